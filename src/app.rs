@@ -1,0 +1,39 @@
+//! Builds the DAV service from settings (tests can call this too).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::dav::{DavConfig, DavService, DavState};
+use crate::locks::{LockManager, ResourcePath};
+use crate::store::fs::FsStore;
+use crate::store::sqlite::SqlitePropertyStore;
+
+/// The state directory as a path inside the served tree, when it is there:
+/// that path is then hidden from clients.
+fn reserved_state_path(settings: &Settings) -> Option<ResourcePath> {
+    let relative = settings.state_dir.strip_prefix(&settings.root).ok()?;
+    let segments: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    ResourcePath::from_segments(segments).ok()
+}
+
+pub fn build(settings: &Settings) -> anyhow::Result<DavService> {
+    let reserved = reserved_state_path(settings).into_iter().collect();
+    let content = FsStore::new(&settings.root, reserved)
+        .with_context(|| format!("cannot serve {}", settings.root.display()))?;
+    let properties = SqlitePropertyStore::open(&settings.state_dir)
+        .with_context(|| format!("cannot open the state in {}", settings.state_dir.display()))?;
+    Ok(DavService::new(DavState {
+        content: Arc::new(content),
+        properties: Arc::new(properties),
+        locks: LockManager::new(),
+        config: DavConfig {
+            allow_depth_infinity: settings.allow_depth_infinity,
+            max_xml_body: settings.max_xml_body,
+        },
+    }))
+}

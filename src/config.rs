@@ -1,0 +1,117 @@
+//! Settings: embedded defaults <- optional TOML file <- environment <- flags,
+//! merged and validated once at start-up.
+//!
+//! clap already folds each `DEADBOLT_*` variable into its flag, so the merge
+//! here is "flag or env, else file, else default".
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::cli::ServeArgs;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_ROOT: &str = "./data";
+/// Name of the default state directory, a hidden folder inside the root.
+pub const DEFAULT_STATE_DIR_NAME: &str = ".deadbolt";
+pub const DEFAULT_MAX_XML_BODY: u64 = 1024 * 1024;
+pub const DEFAULT_DRAIN_TIMEOUT_SECS: u64 = 10;
+
+/// The keys of the optional TOML file; every one is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub root: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+    pub allow_depth_infinity: Option<bool>,
+    pub max_xml_body: Option<u64>,
+    pub drain_timeout: Option<u64>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+}
+
+/// Validated settings for `deadbolt serve`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// The served directory (exists, absolute).
+    pub root: PathBuf,
+    /// Where the SQLite state lives (exists, absolute).
+    pub state_dir: PathBuf,
+    pub allow_depth_infinity: bool,
+    pub max_xml_body: u64,
+    pub drain_timeout: Duration,
+}
+
+impl Settings {
+    /// Merges the sources, creates the directories and checks the values.
+    pub fn resolve(args: &ServeArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        let listen = match args.listen.or(file.listen) {
+            Some(listen) => listen,
+            None => DEFAULT_LISTEN.parse()?,
+        };
+        let root = args
+            .root
+            .clone()
+            .or(file.root)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
+        std::fs::create_dir_all(&root)
+            .with_context(|| format!("cannot create the served directory {}", root.display()))?;
+        let root = std::fs::canonicalize(&root)
+            .with_context(|| format!("cannot resolve {}", root.display()))?;
+        if !root.is_dir() {
+            bail!("{} is not a directory", root.display());
+        }
+        let state_dir = args
+            .state_dir
+            .clone()
+            .or(file.state_dir)
+            .unwrap_or_else(|| root.join(DEFAULT_STATE_DIR_NAME));
+        std::fs::create_dir_all(&state_dir).with_context(|| {
+            format!("cannot create the state directory {}", state_dir.display())
+        })?;
+        let state_dir = std::fs::canonicalize(&state_dir)?;
+        if root.starts_with(&state_dir) {
+            bail!(
+                "the state directory {} must not contain the served directory",
+                state_dir.display()
+            );
+        }
+        let max_xml_body = args
+            .max_xml_body
+            .or(file.max_xml_body)
+            .unwrap_or(DEFAULT_MAX_XML_BODY);
+        if max_xml_body == 0 {
+            bail!("max-xml-body must be at least 1 byte");
+        }
+        Ok(Self {
+            listen,
+            root,
+            state_dir,
+            allow_depth_infinity: args
+                .allow_depth_infinity
+                .or(file.allow_depth_infinity)
+                .unwrap_or(false),
+            max_xml_body,
+            drain_timeout: Duration::from_secs(
+                args.drain_timeout
+                    .or(file.drain_timeout)
+                    .unwrap_or(DEFAULT_DRAIN_TIMEOUT_SECS),
+            ),
+        })
+    }
+}

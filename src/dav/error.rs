@@ -1,0 +1,200 @@
+//! The one place where failures become HTTP answers: status, headers and a
+//! short body saying why (an RFC 4918 `DAV:error` element for WebDAV
+//! preconditions, plain text otherwise).
+
+use http::{HeaderValue, Response, StatusCode, header};
+
+use super::body::{self, Body};
+use super::path::PathError;
+use super::xml::XmlError;
+use crate::locks::LockError;
+use crate::store::StoreError;
+
+/// RFC 4918 §16 preconditions that deadbolt reports in a `DAV:error` body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    PropfindFiniteDepth,
+    CannotModifyProtectedProperty,
+    LockTokenSubmitted,
+}
+
+impl Precondition {
+    pub fn element(self) -> &'static str {
+        match self {
+            Self::PropfindFiniteDepth => "propfind-finite-depth",
+            Self::CannotModifyProtectedProperty => "cannot-modify-protected-property",
+            Self::LockTokenSubmitted => "lock-token-submitted",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DavError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{reason}")]
+    MethodNotAllowed { allow: &'static str, reason: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("request body larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { len: u64 },
+    #[error("{0}")]
+    NotImplemented(String),
+    #[error("{0}")]
+    BadGateway(String),
+    /// A WebDAV precondition failed; `status` is the one RFC 4918 gives it.
+    #[error("{reason}")]
+    Condition {
+        status: StatusCode,
+        condition: Precondition,
+        reason: String,
+    },
+    /// A conditional GET/HEAD whose validators still match (RFC 9110 §15.4.5).
+    #[error("not modified")]
+    NotModified { etag: String, last_modified: String },
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error(transparent)]
+    Xml(#[from] XmlError),
+    #[error("reading the request body failed: {0}")]
+    BodyRead(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl DavError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) | Self::Path(_) | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            Self::Condition { status, .. } => *status,
+            Self::NotModified { .. } => StatusCode::NOT_MODIFIED,
+            Self::Locked(_) => StatusCode::LOCKED,
+            Self::Store(e) => store_error_status(e),
+            Self::Xml(e) => match e {
+                XmlError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            },
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The complete response for this error.
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        let mut builder = Response::builder().status(status);
+        match &self {
+            Self::MethodNotAllowed { allow, .. } => {
+                builder = builder.header(header::ALLOW, *allow);
+            }
+            Self::RangeNotSatisfiable { len } => {
+                builder = builder.header(header::CONTENT_RANGE, format!("bytes */{len}"));
+            }
+            Self::NotModified {
+                etag,
+                last_modified,
+            } => {
+                let response = builder
+                    .header(header::ETAG, etag.as_str())
+                    .header(header::LAST_MODIFIED, last_modified.as_str())
+                    .body(body::empty());
+                return response.unwrap_or_else(|_| internal_error());
+            }
+            _ => {}
+        }
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let condition = match &self {
+            Self::Condition { condition, .. } => Some(*condition),
+            Self::Locked(_) => Some(Precondition::LockTokenSubmitted),
+            _ => None,
+        };
+        let (content_type, text) = match condition {
+            Some(condition) => (
+                "application/xml; charset=utf-8",
+                super::xml::render::error_body(condition, &self.public_reason()),
+            ),
+            None => (
+                "text/plain; charset=utf-8",
+                format!("{}\n", self.public_reason()),
+            ),
+        };
+        builder
+            .header(header::CONTENT_TYPE, HeaderValue::from_static(content_type))
+            .body(body::full(text))
+            .unwrap_or_else(|_| internal_error())
+    }
+
+    /// The reason shown to the client; server-side details stay in the log.
+    fn public_reason(&self) -> String {
+        match self {
+            Self::Store(StoreError::Io { .. } | StoreError::Database(_)) | Self::Internal(_) => {
+                "internal server error".to_owned()
+            }
+            Self::Store(StoreError::Reserved(_)) => "not found".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The status a storage failure gets, at the top level or inside a 207.
+pub fn store_error_status(e: &StoreError) -> StatusCode {
+    match e {
+        StoreError::NotFound(_) => StatusCode::NOT_FOUND,
+        StoreError::ParentMissing(_) => StatusCode::CONFLICT,
+        StoreError::AlreadyExists(_) | StoreError::IsCollection(_) => {
+            StatusCode::METHOD_NOT_ALLOWED
+        }
+        // Server state is invisible: it "does not exist" for clients.
+        StoreError::Reserved(_) => StatusCode::NOT_FOUND,
+        StoreError::OutsideRoot(_) => StatusCode::FORBIDDEN,
+        StoreError::NotPermitted(_) | StoreError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        StoreError::Io { source, .. } => match source.kind() {
+            std::io::ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                StatusCode::INSUFFICIENT_STORAGE
+            }
+            std::io::ErrorKind::DirectoryNotEmpty => StatusCode::CONFLICT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        },
+    }
+}
+
+/// The status line text used inside multistatus bodies.
+pub fn status_line(status: StatusCode) -> String {
+    format!(
+        "HTTP/1.1 {} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    )
+}
+
+fn internal_error() -> Response<Body> {
+    let mut response = Response::new(body::full("internal server error\n"));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}

@@ -1,0 +1,167 @@
+//! Typed WebDAV request headers (RFC 4918 §10): Depth, Overwrite,
+//! Destination. Parsed once; handlers never read raw header strings.
+
+use http::HeaderMap;
+
+use super::error::DavError;
+use super::path::{RequestPath, parse_request_path};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    Zero,
+    One,
+    Infinity,
+}
+
+impl Depth {
+    /// The Depth header, `None` when absent; anything but 0, 1 or infinity is 400.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Depth>, DavError> {
+        let Some(value) = headers.get("depth") else {
+            return Ok(None);
+        };
+        let text = value.to_str().unwrap_or("").trim();
+        match text.to_ascii_lowercase().as_str() {
+            "0" => Ok(Some(Depth::Zero)),
+            "1" => Ok(Some(Depth::One)),
+            "infinity" => Ok(Some(Depth::Infinity)),
+            _ => Err(DavError::BadRequest(format!(
+                "Depth must be 0, 1 or infinity, not {text:?}"
+            ))),
+        }
+    }
+}
+
+/// The Overwrite header (§10.6); absent means true.
+pub fn overwrite(headers: &HeaderMap) -> Result<bool, DavError> {
+    match headers.get("overwrite").map(|v| v.as_bytes()) {
+        None => Ok(true),
+        Some(b"T") | Some(b"t") => Ok(true),
+        Some(b"F") | Some(b"f") => Ok(false),
+        Some(other) => Err(DavError::BadRequest(format!(
+            "Overwrite must be T or F, not {:?}",
+            String::from_utf8_lossy(other)
+        ))),
+    }
+}
+
+/// The Destination header (§10.3): an absolute URI on this server or an
+/// absolute path. Another host is a 502, since we cannot write there.
+pub fn destination(headers: &HeaderMap) -> Result<RequestPath, DavError> {
+    let raw = headers
+        .get("destination")
+        .ok_or_else(|| DavError::BadRequest("a Destination header is required".into()))?
+        .to_str()
+        .map_err(|_| DavError::BadRequest("the Destination header is not ASCII".into()))?
+        .trim();
+    if raw.starts_with('/') {
+        return Ok(parse_request_path(strip_query(raw))?);
+    }
+    let uri: http::Uri = raw
+        .parse()
+        .map_err(|_| DavError::BadRequest(format!("Destination {raw:?} is not a URI")))?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http") | Some("https"));
+    let authority = uri.authority().filter(|_| scheme_ok).ok_or_else(|| {
+        DavError::BadRequest(format!("Destination {raw:?} is not an http(s) URI"))
+    })?;
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    if !same_authority(authority, host, uri.scheme_str()) {
+        return Err(DavError::BadGateway(format!(
+            "Destination {raw:?} is on another server"
+        )));
+    }
+    Ok(parse_request_path(uri.path())?)
+}
+
+fn strip_query(path: &str) -> &str {
+    path.split(['?', '#']).next().unwrap_or(path)
+}
+
+fn same_authority(dest: &http::uri::Authority, host: Option<&str>, scheme: Option<&str>) -> bool {
+    let Some(host) = host else {
+        // HTTP/1.1 requires Host; without it we cannot tell, so refuse.
+        return false;
+    };
+    let Ok(host) = host.parse::<http::uri::Authority>() else {
+        return false;
+    };
+    let default_port = if scheme == Some("https") { 443 } else { 80 };
+    dest.host().eq_ignore_ascii_case(host.host())
+        && dest.port_u16().unwrap_or(default_port) == host.port_u16().unwrap_or(default_port)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn depth_values() {
+        assert_eq!(Depth::from_headers(&headers(&[])).unwrap(), None);
+        assert_eq!(
+            Depth::from_headers(&headers(&[("depth", "0")])).unwrap(),
+            Some(Depth::Zero)
+        );
+        assert_eq!(
+            Depth::from_headers(&headers(&[("depth", "Infinity")])).unwrap(),
+            Some(Depth::Infinity)
+        );
+        assert!(Depth::from_headers(&headers(&[("depth", "2")])).is_err());
+    }
+
+    #[test]
+    fn overwrite_values() {
+        assert!(overwrite(&headers(&[])).unwrap());
+        assert!(!overwrite(&headers(&[("overwrite", "F")])).unwrap());
+        assert!(overwrite(&headers(&[("overwrite", "maybe")])).is_err());
+    }
+
+    #[test]
+    fn destination_on_this_server() {
+        let h = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("destination", "http://127.0.0.1:8080/a%20b/c"),
+        ]);
+        assert_eq!(destination(&h).unwrap().path.key(), "/a b/c");
+        let h = headers(&[
+            ("host", "example.org"),
+            ("destination", "http://EXAMPLE.org:80/x/"),
+        ]);
+        let d = destination(&h).unwrap();
+        assert_eq!(d.path.key(), "/x");
+        assert!(d.trailing_slash);
+        let h = headers(&[("destination", "/plain/path")]);
+        assert_eq!(destination(&h).unwrap().path.key(), "/plain/path");
+    }
+
+    #[test]
+    fn destination_elsewhere_or_escaping_is_refused() {
+        let h = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("destination", "http://other.example/a"),
+        ]);
+        assert!(matches!(destination(&h), Err(DavError::BadGateway(_))));
+        let h = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("destination", "http://127.0.0.1:8081/a"),
+        ]);
+        assert!(matches!(destination(&h), Err(DavError::BadGateway(_))));
+        let h = headers(&[("host", "h"), ("destination", "http://h/../../etc")]);
+        assert!(matches!(destination(&h), Err(DavError::Path(_))));
+        let h = headers(&[("host", "h"), ("destination", "ftp://h/a")]);
+        assert!(matches!(destination(&h), Err(DavError::BadRequest(_))));
+        assert!(matches!(
+            destination(&headers(&[])),
+            Err(DavError::BadRequest(_))
+        ));
+    }
+}

@@ -1,0 +1,70 @@
+//! Live properties (RFC 4918 §15): computed from the resource, never stored.
+
+use crate::dav::xml::DAV_NS;
+use crate::dav::xml::render::PropValue;
+use crate::locks::ResourcePath;
+use crate::store::{Meta, PropertyName};
+
+/// Live properties a client may never set or remove (§15, "protected").
+pub const PROTECTED: &[&str] = &[
+    "creationdate",
+    "getcontentlength",
+    "getetag",
+    "getlastmodified",
+    "resourcetype",
+    "lockdiscovery",
+    "supportedlock",
+];
+
+pub fn is_protected(name: &PropertyName) -> bool {
+    name.namespace == DAV_NS && PROTECTED.contains(&name.local.as_str())
+}
+
+/// The live properties `meta` has, in the order allprop reports them.
+pub fn names(meta: &Meta) -> &'static [&'static str] {
+    if meta.is_collection() {
+        &[
+            "creationdate",
+            "displayname",
+            "getlastmodified",
+            "resourcetype",
+        ]
+    } else {
+        &[
+            "creationdate",
+            "displayname",
+            "getcontentlength",
+            "getcontenttype",
+            "getetag",
+            "getlastmodified",
+            "resourcetype",
+        ]
+    }
+}
+
+/// The value of the live property `local` (in `DAV:`), if the resource has it.
+pub fn value(local: &str, path: &ResourcePath, meta: &Meta) -> Option<PropValue> {
+    let file = !meta.is_collection();
+    let text = |name: &'static str, value: String| Some(PropValue::LiveText(name, value));
+    match local {
+        "creationdate" => text(
+            "creationdate",
+            humantime::format_rfc3339_seconds(meta.created.unwrap_or(meta.modified)).to_string(),
+        ),
+        "displayname" => text("displayname", path.name().unwrap_or("").to_owned()),
+        "getcontentlength" if file => text("getcontentlength", meta.len.to_string()),
+        "getcontenttype" if file => text(
+            "getcontenttype",
+            mime_guess::from_path(path.name().unwrap_or(""))
+                .first_or_octet_stream()
+                .essence_str()
+                .to_owned(),
+        ),
+        "getetag" if file => text("getetag", meta.etag.clone()),
+        "getlastmodified" => text("getlastmodified", httpdate::fmt_http_date(meta.modified)),
+        "resourcetype" => Some(PropValue::ResourceType {
+            collection: meta.is_collection(),
+        }),
+        _ => None,
+    }
+}

@@ -1,0 +1,349 @@
+//! A small, namespace-resolved element tree for request bodies.
+//!
+//! Bodies are size-capped before they get here, so holding them as a tree is
+//! cheap, and it lets the typed parsers match on namespace AND local name.
+//! `Element::to_xml` writes an element back as self-contained XML (every
+//! namespace declared where it is used), which is how dead properties and
+//! lock owners are stored and given back unchanged.
+
+use quick_xml::NsReader;
+use quick_xml::escape::{escape, partial_escape};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+
+use super::XmlError;
+
+/// The namespace the `xml:` prefix is bound to.
+pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// Deeper nesting than this is refused (no legitimate body comes close).
+pub const MAX_DEPTH: usize = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    pub namespace: String,
+    pub local: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Element(Element),
+    Text(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Element {
+    /// Namespace URI; empty when the element is in no namespace.
+    pub namespace: String,
+    pub local: String,
+    /// Attributes other than namespace declarations.
+    pub attributes: Vec<Attribute>,
+    pub children: Vec<Node>,
+    /// The `xml:lang` in scope (from this element or an ancestor).
+    pub lang: Option<String>,
+}
+
+impl Element {
+    pub fn is(&self, namespace: &str, local: &str) -> bool {
+        self.namespace == namespace && self.local == local
+    }
+
+    pub fn child_elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// True when the element has no child elements and only whitespace text.
+    pub fn is_blank(&self) -> bool {
+        self.children.iter().all(|n| match n {
+            Node::Element(_) => false,
+            Node::Text(t) => t.trim().is_empty(),
+        })
+    }
+
+    fn has_attribute(&self, namespace: &str, local: &str) -> bool {
+        self.attributes
+            .iter()
+            .any(|a| a.namespace == namespace && a.local == local)
+    }
+
+    /// `namespace:local` for messages.
+    pub fn display_name(&self) -> String {
+        if self.namespace.is_empty() {
+            self.local.clone()
+        } else {
+            format!("{{{}}}{}", self.namespace, self.local)
+        }
+    }
+
+    /// This element as self-contained XML. When `lang` came from an ancestor
+    /// it is written on the element itself, so the value keeps its language.
+    pub fn to_xml(&self) -> String {
+        let mut out = String::new();
+        self.write_xml(&mut out, true);
+        out
+    }
+
+    fn write_xml(&self, out: &mut String, outermost: bool) {
+        let mut declared: Vec<(&str, String)> = Vec::new();
+        let element_name = qualified(&self.local, &self.namespace, &mut declared);
+        out.push('<');
+        out.push_str(&element_name);
+        let mut attrs = String::new();
+        for attr in &self.attributes {
+            let name = qualified(&attr.local, &attr.namespace, &mut declared);
+            attrs.push_str(&format!(" {name}=\"{}\"", escape(attr.value.as_str())));
+        }
+        if outermost && !self.has_attribute(XML_NS, "lang") {
+            if let Some(lang) = &self.lang {
+                attrs.push_str(&format!(" xml:lang=\"{}\"", escape(lang.as_str())));
+            }
+        }
+        for (ns, prefix) in &declared {
+            out.push_str(&format!(" xmlns:{prefix}=\"{}\"", escape(*ns)));
+        }
+        out.push_str(&attrs);
+        if self.children.is_empty() {
+            out.push_str("/>");
+            return;
+        }
+        out.push('>');
+        for child in &self.children {
+            match child {
+                Node::Text(text) => out.push_str(&partial_escape(text.as_str())),
+                Node::Element(e) => e.write_xml(out, false),
+            }
+        }
+        out.push_str("</");
+        out.push_str(&element_name);
+        out.push('>');
+    }
+}
+
+/// The prefixed name for `local` in `namespace`, declaring a prefix on the
+/// element being written when needed. No namespace: the bare local name
+/// (responses never declare a default namespace, so that stays correct).
+fn qualified<'a>(local: &str, namespace: &'a str, declared: &mut Vec<(&'a str, String)>) -> String {
+    if namespace.is_empty() {
+        return local.to_owned();
+    }
+    if namespace == XML_NS {
+        return format!("xml:{local}");
+    }
+    let prefix = match declared.iter().find(|(ns, _)| *ns == namespace) {
+        Some((_, prefix)) => prefix.clone(),
+        None => {
+            let prefix = format!("ns{}", declared.len());
+            declared.push((namespace, prefix.clone()));
+            prefix
+        }
+    };
+    format!("{prefix}:{local}")
+}
+
+/// Parses a whole document into its root element.
+pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| XmlError::Malformed("the body is not UTF-8".into()))?;
+    let mut reader = NsReader::from_str(text);
+    reader.config_mut().expand_empty_elements = true;
+    reader.config_mut().check_end_names = true;
+
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    loop {
+        let (resolved, event) = reader
+            .read_resolved_event()
+            .map_err(|e| XmlError::Malformed(e.to_string()))?;
+        match event {
+            Event::DocType(_) => return Err(XmlError::Doctype),
+            Event::Start(start) => {
+                if root.is_some() {
+                    return Err(XmlError::Malformed("content after the root element".into()));
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError::TooDeep(MAX_DEPTH));
+                }
+                let inherited_lang = stack.last().and_then(|e| e.lang.clone());
+                let namespace = namespace_of(resolved, "an element")?;
+                let element = start_element(&reader, namespace, &start, inherited_lang)?;
+                stack.push(element);
+            }
+            Event::End(_) => {
+                let element = stack
+                    .pop()
+                    .ok_or_else(|| XmlError::Malformed("unbalanced end tag".into()))?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(Node::Element(element)),
+                    None => root = Some(element),
+                }
+            }
+            Event::Text(t) => {
+                let text = t
+                    .unescape()
+                    .map_err(|e| XmlError::Malformed(e.to_string()))?;
+                push_text(&mut stack, &text)?;
+            }
+            Event::CData(c) => {
+                let text = std::str::from_utf8(&c)
+                    .map_err(|_| XmlError::Malformed("CDATA is not UTF-8".into()))?;
+                push_text(&mut stack, text)?;
+            }
+            Event::Eof => break,
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::Empty(_) => {}
+        }
+    }
+    if !stack.is_empty() {
+        return Err(XmlError::Malformed("unexpected end of document".into()));
+    }
+    root.ok_or_else(|| XmlError::Malformed("the document has no root element".into()))
+}
+
+fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
+    match stack.last_mut() {
+        Some(element) => {
+            // Merge adjacent text (text + CDATA) into one node.
+            if let Some(Node::Text(previous)) = element.children.last_mut() {
+                previous.push_str(text);
+            } else {
+                element.children.push(Node::Text(text.to_owned()));
+            }
+            Ok(())
+        }
+        None if text.trim().is_empty() => Ok(()),
+        None => Err(XmlError::Malformed("text outside the root element".into())),
+    }
+}
+
+fn namespace_of(resolved: ResolveResult, what: &str) -> Result<String, XmlError> {
+    match resolved {
+        ResolveResult::Bound(ns) => std::str::from_utf8(ns.as_ref())
+            .map(str::to_owned)
+            .map_err(|_| XmlError::Malformed("namespace is not UTF-8".into())),
+        ResolveResult::Unbound => Ok(String::new()),
+        ResolveResult::Unknown(prefix) => Err(XmlError::Malformed(format!(
+            "undeclared namespace prefix '{}' on {what}",
+            String::from_utf8_lossy(&prefix)
+        ))),
+    }
+}
+
+fn start_element(
+    reader: &NsReader<&[u8]>,
+    namespace: String,
+    start: &BytesStart,
+    inherited_lang: Option<String>,
+) -> Result<Element, XmlError> {
+    let local = utf8(start.local_name().as_ref())?;
+    let mut element = Element {
+        namespace,
+        local,
+        attributes: Vec::new(),
+        children: Vec::new(),
+        lang: inherited_lang,
+    };
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| XmlError::Malformed(e.to_string()))?;
+        let key = attr.key;
+        let value = attr
+            .unescape_value()
+            .map_err(|e| XmlError::Malformed(e.to_string()))?
+            .into_owned();
+        if key.as_namespace_binding().is_some() {
+            // XML Namespaces 1.0 §3: a prefix may not be bound to "".
+            if key.as_ref() != b"xmlns" && value.is_empty() {
+                return Err(XmlError::Malformed(format!(
+                    "empty namespace name bound to prefix '{}'",
+                    String::from_utf8_lossy(key.as_ref())
+                )));
+            }
+            continue;
+        }
+        let (attr_resolved, attr_local) = reader.resolve_attribute(key);
+        let attr_local = utf8(attr_local.as_ref())?;
+        let namespace = namespace_of(attr_resolved, &attr_local)?;
+        if namespace == XML_NS && attr_local == "lang" {
+            element.lang = Some(value.clone());
+        }
+        element.attributes.push(Attribute {
+            namespace,
+            local: attr_local,
+            value,
+        });
+    }
+    Ok(element)
+}
+
+fn utf8(bytes: &[u8]) -> Result<String, XmlError> {
+    std::str::from_utf8(bytes)
+        .map(str::to_owned)
+        .map_err(|_| XmlError::Malformed("a name is not UTF-8".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_resolved_to_namespace_and_local_name() {
+        let root =
+            parse(br#"<?xml version="1.0"?><D:a xmlns:D="DAV:"><b xmlns="urn:x"/></D:a>"#).unwrap();
+        assert!(root.is("DAV:", "a"));
+        let child = root.child_elements().next().unwrap();
+        assert!(child.is("urn:x", "b"));
+    }
+
+    #[test]
+    fn doctype_and_entities_are_refused() {
+        let body = br#"<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "boom">]><a>&x;</a>"#;
+        assert_eq!(parse(body), Err(XmlError::Doctype));
+        assert!(matches!(parse(b"<a>&x;</a>"), Err(XmlError::Malformed(_))));
+    }
+
+    #[test]
+    fn malformed_documents_are_refused() {
+        for body in [
+            &b"<a>"[..],
+            b"<a></b>",
+            b"",
+            b"text",
+            b"<a/><b/>",
+            b"<p:a/>",
+        ] {
+            assert!(
+                matches!(parse(body), Err(XmlError::Malformed(_))),
+                "{body:?}"
+            );
+        }
+        assert!(matches!(
+            parse(br#"<a xmlns:bar=""/>"#),
+            Err(XmlError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn nesting_is_capped() {
+        let body = "<a>".repeat(MAX_DEPTH + 1) + &"</a>".repeat(MAX_DEPTH + 1);
+        assert_eq!(parse(body.as_bytes()), Err(XmlError::TooDeep(MAX_DEPTH)));
+    }
+
+    #[test]
+    fn to_xml_is_self_contained_and_keeps_lang_and_mixed_content() {
+        let body = br#"<prop xmlns="urn:outer" xml:lang="en"><z:p xmlns:z="urn:z" z:attr="1">Hi <b>bold</b> &amp; more</z:p></prop>"#;
+        let root = parse(body).unwrap();
+        let p = root.child_elements().next().unwrap();
+        let xml = p.to_xml();
+        assert_eq!(
+            xml,
+            r#"<ns0:p xmlns:ns0="urn:z" ns0:attr="1" xml:lang="en">Hi <ns0:b xmlns:ns0="urn:outer">bold</ns0:b> &amp; more</ns0:p>"#
+        );
+        // Reparsing gives the same infoset.
+        let again = parse(xml.as_bytes()).unwrap();
+        assert_eq!(again.namespace, "urn:z");
+        assert_eq!(again.lang.as_deref(), Some("en"));
+        assert_eq!(again.children.len(), 3);
+    }
+}

@@ -1,0 +1,179 @@
+//! Writing WebDAV XML responses: multistatus, propstat, DAV:error.
+//!
+//! Responses use the `D:` prefix for `DAV:` and never declare a default
+//! namespace, so stored property XML (see `dom::Element::to_xml`) can be
+//! written inside them unchanged. Every text and attribute value is escaped
+//! here; element names are the module's own constants.
+
+use http::StatusCode;
+use quick_xml::escape::{escape, partial_escape};
+
+use super::super::error::{Precondition, status_line};
+use crate::store::PropertyName;
+
+pub const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
+pub const MULTISTATUS_OPEN: &str = "<D:multistatus xmlns:D=\"DAV:\">";
+pub const MULTISTATUS_CLOSE: &str = "</D:multistatus>\n";
+
+/// The body of a `DAV:error` response naming one precondition.
+pub fn error_body(condition: Precondition, reason: &str) -> String {
+    let mut out = String::from(XML_DECLARATION);
+    out.push_str("<D:error xmlns:D=\"DAV:\"><D:");
+    out.push_str(condition.element());
+    out.push_str("/><D:responsedescription>");
+    out.push_str(&escape(reason));
+    out.push_str("</D:responsedescription></D:error>\n");
+    out
+}
+
+/// The value of one property in a propstat.
+#[derive(Debug, Clone)]
+pub enum PropValue {
+    /// A `DAV:` live property with text content.
+    LiveText(&'static str, String),
+    /// `DAV:resourcetype`, with `<D:collection/>` or empty.
+    ResourceType { collection: bool },
+    /// A stored dead property, already self-contained XML.
+    Dead(String),
+    /// Just the name, as an empty element (propname, 404s, PROPPATCH results).
+    Name(PropertyName),
+}
+
+/// Properties that share one status inside a `D:response`.
+#[derive(Debug, Clone)]
+pub struct PropStat {
+    pub status: StatusCode,
+    pub props: Vec<PropValue>,
+    pub error: Option<Precondition>,
+}
+
+/// Appends `<D:response>` with propstats for `href`.
+pub fn response_with_propstats(out: &mut String, href: &str, propstats: &[PropStat]) {
+    out.push_str("<D:response><D:href>");
+    out.push_str(&escape(href));
+    out.push_str("</D:href>");
+    for propstat in propstats.iter().filter(|p| !p.props.is_empty()) {
+        out.push_str("<D:propstat><D:prop>");
+        for prop in &propstat.props {
+            write_prop(out, prop);
+        }
+        out.push_str("</D:prop><D:status>");
+        out.push_str(&status_line(propstat.status));
+        out.push_str("</D:status>");
+        if let Some(condition) = propstat.error {
+            out.push_str("<D:error><D:");
+            out.push_str(condition.element());
+            out.push_str("/></D:error>");
+        }
+        out.push_str("</D:propstat>");
+    }
+    out.push_str("</D:response>");
+}
+
+/// Appends `<D:response>` with one status for `href` (DELETE, COPY, MOVE).
+pub fn response_with_status(out: &mut String, href: &str, status: StatusCode) {
+    out.push_str("<D:response><D:href>");
+    out.push_str(&escape(href));
+    out.push_str("</D:href><D:status>");
+    out.push_str(&status_line(status));
+    out.push_str("</D:status></D:response>");
+}
+
+/// A complete multistatus document from pre-rendered responses.
+pub fn multistatus(responses: &str) -> String {
+    let mut out = String::with_capacity(responses.len() + 128);
+    out.push_str(XML_DECLARATION);
+    out.push_str(MULTISTATUS_OPEN);
+    out.push_str(responses);
+    out.push_str(MULTISTATUS_CLOSE);
+    out
+}
+
+fn write_prop(out: &mut String, prop: &PropValue) {
+    match prop {
+        PropValue::LiveText(local, value) => {
+            out.push_str("<D:");
+            out.push_str(local);
+            out.push('>');
+            out.push_str(&partial_escape(value.as_str()));
+            out.push_str("</D:");
+            out.push_str(local);
+            out.push('>');
+        }
+        PropValue::ResourceType { collection: true } => {
+            out.push_str("<D:resourcetype><D:collection/></D:resourcetype>");
+        }
+        PropValue::ResourceType { collection: false } => out.push_str("<D:resourcetype/>"),
+        PropValue::Dead(xml) => out.push_str(xml),
+        PropValue::Name(name) => write_empty_element(out, name),
+    }
+}
+
+fn write_empty_element(out: &mut String, name: &PropertyName) {
+    let local = escape(name.local.as_str());
+    if name.namespace == super::DAV_NS {
+        out.push_str("<D:");
+        out.push_str(&local);
+        out.push_str("/>");
+    } else if name.namespace.is_empty() {
+        out.push('<');
+        out.push_str(&local);
+        out.push_str("/>");
+    } else {
+        out.push_str("<ns0:");
+        out.push_str(&local);
+        out.push_str(" xmlns:ns0=\"");
+        out.push_str(&escape(name.namespace.as_str()));
+        out.push_str("\"/>");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn propstats_are_grouped_and_escaped() {
+        let mut out = String::new();
+        response_with_propstats(
+            &mut out,
+            "/a&b/",
+            &[
+                PropStat {
+                    status: StatusCode::OK,
+                    props: vec![
+                        PropValue::ResourceType { collection: true },
+                        PropValue::LiveText("displayname", "a<b".into()),
+                    ],
+                    error: None,
+                },
+                PropStat {
+                    status: StatusCode::NOT_FOUND,
+                    props: vec![PropValue::Name(PropertyName::new("urn:x", "missing"))],
+                    error: None,
+                },
+                PropStat {
+                    status: StatusCode::FORBIDDEN,
+                    props: vec![],
+                    error: None,
+                },
+            ],
+        );
+        assert_eq!(
+            out,
+            "<D:response><D:href>/a&amp;b/</D:href>\
+             <D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype>\
+             <D:displayname>a&lt;b</D:displayname></D:prop>\
+             <D:status>HTTP/1.1 200 OK</D:status></D:propstat>\
+             <D:propstat><D:prop><ns0:missing xmlns:ns0=\"urn:x\"/></D:prop>\
+             <D:status>HTTP/1.1 404 Not Found</D:status></D:propstat></D:response>"
+        );
+    }
+
+    #[test]
+    fn error_body_names_the_precondition() {
+        let body = error_body(Precondition::PropfindFiniteDepth, "no <infinity>");
+        assert!(body.contains("<D:propfind-finite-depth/>"));
+        assert!(body.contains("no &lt;infinity&gt;"));
+    }
+}

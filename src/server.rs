@@ -1,0 +1,142 @@
+//! The listener: accepts connections, serves HTTP/1.1 with hyper, logs one
+//! line per request, and drains open requests on SIGTERM or Ctrl-C.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use http::{Request, Response};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::dav::DavService;
+use crate::dav::body::Body;
+
+/// Binds, announces the URL on stdout's first line, serves until a signal.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let service = crate::app::build(&settings)?;
+    let listener = TcpListener::bind(settings.listen).await?;
+    let addr = listener.local_addr()?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "deadbolt listening on http://{addr}/")?;
+        stdout.flush()?;
+    }
+    tracing::info!(
+        root = %settings.root.display(),
+        state_dir = %settings.state_dir.display(),
+        %addr,
+        "serving"
+    );
+    run(listener, service, shutdown_signal(), settings.drain_timeout).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves `listener` until `shutdown` completes, then gives open requests
+/// up to `drain` to finish.
+pub async fn run(
+    listener: TcpListener,
+    service: DavService,
+    shutdown: impl Future<Output = ()>,
+    drain: Duration,
+) {
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off briefly.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                // Small answers must not wait for Nagle's algorithm.
+                let _ = stream.set_nodelay(true);
+                let service = service.clone();
+                let handler = service_fn(move |request| handle(service.clone(), peer, request));
+                let connection = http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), handler);
+                spawn_connection(graceful.watch(connection), peer);
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("shutting down: draining open requests");
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(drain) => tracing::warn!("drain timed out; closing remaining connections"),
+    }
+}
+
+fn spawn_connection<F, E>(connection: F, peer: SocketAddr)
+where
+    F: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
+        }
+    });
+}
+
+async fn handle(
+    service: DavService,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
+    let response = service.handle(request).await;
+    tracing::info!(
+        %peer,
+        %method,
+        path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    Ok(response)
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,239 @@
+//! Storage behind small traits: content (the served directory) and dead
+//! properties (SQLite). Stores know paths and bytes, never HTTP.
+//!
+//! Every mutating method takes a `WritePermit`, which only the write gate
+//! (`LockManager::check_write`) can make; a permit that does not cover the
+//! path is refused with `StoreError::NotPermitted`.
+//!
+//! The traits are synchronous: file and SQLite calls block, so the DAV layer
+//! runs them on tokio's blocking pool.
+
+pub mod fs;
+pub mod sqlite;
+
+use std::time::SystemTime;
+
+use crate::locks::{ResourcePath, WritePermit};
+
+/// Errors of the storage layer; `dav::error` maps them to statuses.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} does not exist")]
+    NotFound(ResourcePath),
+    #[error("the parent collection of {0} does not exist")]
+    ParentMissing(ResourcePath),
+    #[error("{0} already exists")]
+    AlreadyExists(ResourcePath),
+    #[error("{0} is a collection")]
+    IsCollection(ResourcePath),
+    #[error("{0} is reserved for the server")]
+    Reserved(ResourcePath),
+    #[error("{0} is outside the served tree")]
+    OutsideRoot(ResourcePath),
+    #[error("internal error: the write permit does not cover {0}")]
+    NotPermitted(ResourcePath),
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: ResourcePath,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("property database error: {0}")]
+    Database(String),
+}
+
+impl StoreError {
+    pub fn io(path: &ResourcePath, source: std::io::Error) -> Self {
+        match source.kind() {
+            std::io::ErrorKind::NotFound => Self::NotFound(path.clone()),
+            _ => Self::Io {
+                path: path.clone(),
+                source,
+            },
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(e.to_string())
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(e: r2d2::Error) -> Self {
+        Self::Database(e.to_string())
+    }
+}
+
+/// Refuses a mutation the permit does not admit.
+pub(crate) fn ensure_permitted(
+    permit: &WritePermit,
+    path: &ResourcePath,
+) -> Result<(), StoreError> {
+    if permit.covers(path) {
+        Ok(())
+    } else {
+        Err(StoreError::NotPermitted(path.clone()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    File,
+    Collection,
+}
+
+/// What a resource looks like now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    pub kind: ResourceKind,
+    pub len: u64,
+    pub modified: SystemTime,
+    pub created: Option<SystemTime>,
+    /// Strong entity tag, quoted; changes whenever the content changes.
+    pub etag: String,
+}
+
+impl Meta {
+    pub fn is_collection(&self) -> bool {
+        self.kind == ResourceKind::Collection
+    }
+}
+
+/// One member of a collection.
+#[derive(Debug, Clone)]
+pub struct DirEntry {
+    pub name: String,
+    pub meta: Meta,
+}
+
+/// How much of a tree a COPY takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyDepth {
+    /// The resource alone (a collection without its members).
+    ResourceOnly,
+    /// The resource and all its members.
+    Tree,
+}
+
+/// What a tree operation did: the paths it changed and those it could not.
+#[derive(Debug, Default)]
+pub struct TreeOutcome {
+    pub done: Vec<ResourcePath>,
+    pub failed: Vec<(ResourcePath, StoreError)>,
+}
+
+/// An upload in progress: a temporary file beside the target. Dropping it
+/// without `commit` removes the temporary, so an aborted upload leaves the
+/// old content in place.
+pub trait PendingWrite: Send {
+    /// True when the commit will replace an existing resource.
+    fn replaces_existing(&self) -> bool;
+    fn write_chunk(&mut self, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Flushes to disk and atomically replaces the target.
+    fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// The served content.
+pub trait ContentStore: Send + Sync {
+    fn metadata(&self, path: &ResourcePath) -> Result<Meta, StoreError>;
+    /// The members of a collection, lazily (collections may be huge).
+    fn members(
+        &self,
+        path: &ResourcePath,
+    ) -> Result<Box<dyn Iterator<Item = DirEntry> + Send>, StoreError>;
+    /// Opens a resource for reading, with the metadata of the opened handle
+    /// (so length and ETag describe exactly the bytes that will be read).
+    fn open(&self, path: &ResourcePath) -> Result<(std::fs::File, Meta), StoreError>;
+
+    fn begin_write(
+        &self,
+        permit: &WritePermit,
+        path: &ResourcePath,
+    ) -> Result<Box<dyn PendingWrite>, StoreError>;
+    fn create_collection(
+        &self,
+        permit: &WritePermit,
+        path: &ResourcePath,
+    ) -> Result<(), StoreError>;
+    /// Removes a resource or a whole tree, going on past members that fail.
+    fn remove(&self, permit: &WritePermit, path: &ResourcePath) -> TreeOutcome;
+    /// Copies to a destination that does not exist, going on past failures.
+    fn copy(
+        &self,
+        permit: &WritePermit,
+        from: &ResourcePath,
+        to: &ResourcePath,
+        depth: CopyDepth,
+    ) -> TreeOutcome;
+    /// Renames to a destination that does not exist.
+    fn rename(
+        &self,
+        permit: &WritePermit,
+        from: &ResourcePath,
+        to: &ResourcePath,
+    ) -> Result<(), StoreError>;
+}
+
+/// A property name: namespace URI (empty for none) and local name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PropertyName {
+    pub namespace: String,
+    pub local: String,
+}
+
+impl PropertyName {
+    pub fn new(namespace: impl Into<String>, local: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            local: local.into(),
+        }
+    }
+}
+
+/// A dead property: its name and the whole element as self-contained XML
+/// (namespaces declared, `xml:lang` kept), so it is given back as it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadProperty {
+    pub name: PropertyName,
+    pub xml: String,
+}
+
+/// One instruction of a PROPPATCH, applied in document order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatchOp {
+    Set(DeadProperty),
+    Remove(PropertyName),
+}
+
+/// Dead properties, keyed by resource path.
+pub trait PropertyStore: Send + Sync {
+    fn all(&self, path: &ResourcePath) -> Result<Vec<DeadProperty>, StoreError>;
+    /// Applies every op in order, all or nothing.
+    fn patch(
+        &self,
+        permit: &WritePermit,
+        path: &ResourcePath,
+        ops: &[PatchOp],
+    ) -> Result<(), StoreError>;
+    /// Copies the properties of `from` (and, for `Tree`, its descendants).
+    fn copy(
+        &self,
+        permit: &WritePermit,
+        from: &ResourcePath,
+        to: &ResourcePath,
+        depth: CopyDepth,
+    ) -> Result<(), StoreError>;
+    /// Moves the properties of a whole tree.
+    fn rename(
+        &self,
+        permit: &WritePermit,
+        from: &ResourcePath,
+        to: &ResourcePath,
+    ) -> Result<(), StoreError>;
+    /// Forgets the properties of the listed resources (not their descendants).
+    fn forget(&self, permit: &WritePermit, paths: &[ResourcePath]) -> Result<(), StoreError>;
+    /// Forgets the properties of a whole tree.
+    fn forget_tree(&self, permit: &WritePermit, path: &ResourcePath) -> Result<(), StoreError>;
+}
