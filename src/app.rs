@@ -1,14 +1,15 @@
 //! Builds the DAV service from settings (tests can call this too).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
 use crate::config::Settings;
 use crate::dav::{DavConfig, DavService, DavState};
 use crate::locks::{LockManager, ResourcePath};
+use crate::store::LockStore;
 use crate::store::fs::FsStore;
-use crate::store::sqlite::SqlitePropertyStore;
+use crate::store::sqlite::SqliteStore;
 
 /// The state directory as a path inside the served tree, when it is there:
 /// that path is then hidden from clients.
@@ -25,12 +26,24 @@ pub fn build(settings: &Settings) -> anyhow::Result<DavService> {
     let reserved = reserved_state_path(settings).into_iter().collect();
     let content = FsStore::new(&settings.root, reserved)
         .with_context(|| format!("cannot serve {}", settings.root.display()))?;
-    let properties = SqlitePropertyStore::open(&settings.state_dir)
-        .with_context(|| format!("cannot open the state in {}", settings.state_dir.display()))?;
+    let state =
+        Arc::new(SqliteStore::open(&settings.state_dir).with_context(|| {
+            format!("cannot open the state in {}", settings.state_dir.display())
+        })?);
+    // Locks answered 200 before a restart or a crash are still in force.
+    let mut locks = LockManager::new(settings.lock_timeouts);
+    locks.restore(state.load().context("cannot load the stored locks")?);
+    if !locks.is_empty() {
+        tracing::info!(
+            locks = locks.len(),
+            "restored locks from the state directory"
+        );
+    }
     Ok(DavService::new(DavState {
         content: Arc::new(content),
-        properties: Arc::new(properties),
-        locks: LockManager::new(),
+        properties: state.clone(),
+        lock_store: state,
+        locks: Mutex::new(locks),
         config: DavConfig {
             allow_depth_infinity: settings.allow_depth_infinity,
             max_xml_body: settings.max_xml_body,

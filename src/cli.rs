@@ -45,7 +45,8 @@ pub struct ServeArgs {
     pub state_dir: Option<PathBuf>,
 
     /// TOML file with any of the keys listen, root, state_dir,
-    /// allow_depth_infinity, max_xml_body, drain_timeout
+    /// allow_depth_infinity, max_xml_body, drain_timeout,
+    /// lock_timeout_default, lock_timeout_max
     #[arg(long, short, value_name = "FILE", env = "DEADBOLT_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -65,6 +66,15 @@ pub struct ServeArgs {
     /// larger ones get 413 [default: 1048576]
     #[arg(long, value_name = "BYTES", env = "DEADBOLT_MAX_XML_BODY")]
     pub max_xml_body: Option<u64>,
+
+    /// Lock timeout in seconds when a LOCK asks for none [default: 3600]
+    #[arg(long, value_name = "SECONDS", env = "DEADBOLT_LOCK_TIMEOUT_DEFAULT")]
+    pub lock_timeout_default: Option<u64>,
+
+    /// Longest lock timeout granted, in seconds; longer and `Infinite`
+    /// requests get this [default: 604800, one week]
+    #[arg(long, value_name = "SECONDS", env = "DEADBOLT_LOCK_TIMEOUT_MAX")]
+    pub lock_timeout_max: Option<u64>,
 
     /// Seconds open requests get to finish after SIGTERM or Ctrl-C [default: 10]
     #[arg(long, value_name = "SECONDS", env = "DEADBOLT_DRAIN_TIMEOUT")]

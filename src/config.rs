@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::cli::ServeArgs;
+use crate::locks::TimeoutPolicy;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_ROOT: &str = "./data";
@@ -19,6 +20,11 @@ pub const DEFAULT_ROOT: &str = "./data";
 pub const DEFAULT_STATE_DIR_NAME: &str = ".deadbolt";
 pub const DEFAULT_MAX_XML_BODY: u64 = 1024 * 1024;
 pub const DEFAULT_DRAIN_TIMEOUT_SECS: u64 = 10;
+/// Lock timeout when a client asks for none: one hour, long enough for an
+/// office client between its refreshes (they refresh every few minutes).
+pub const DEFAULT_LOCK_TIMEOUT_SECS: u64 = 3600;
+/// The longest lock granted; `Infinite` requests get this: one week.
+pub const DEFAULT_LOCK_TIMEOUT_MAX_SECS: u64 = 7 * 24 * 3600;
 
 /// The keys of the optional TOML file; every one is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -30,6 +36,8 @@ pub struct FileConfig {
     pub allow_depth_infinity: Option<bool>,
     pub max_xml_body: Option<u64>,
     pub drain_timeout: Option<u64>,
+    pub lock_timeout_default: Option<u64>,
+    pub lock_timeout_max: Option<u64>,
 }
 
 impl FileConfig {
@@ -51,6 +59,7 @@ pub struct Settings {
     pub allow_depth_infinity: bool,
     pub max_xml_body: u64,
     pub drain_timeout: Duration,
+    pub lock_timeouts: TimeoutPolicy,
 }
 
 impl Settings {
@@ -98,7 +107,28 @@ impl Settings {
         if max_xml_body == 0 {
             bail!("max-xml-body must be at least 1 byte");
         }
+        let lock_timeouts = TimeoutPolicy {
+            default_seconds: args
+                .lock_timeout_default
+                .or(file.lock_timeout_default)
+                .unwrap_or(DEFAULT_LOCK_TIMEOUT_SECS),
+            max_seconds: args
+                .lock_timeout_max
+                .or(file.lock_timeout_max)
+                .unwrap_or(DEFAULT_LOCK_TIMEOUT_MAX_SECS),
+        };
+        if lock_timeouts.default_seconds == 0 || lock_timeouts.max_seconds == 0 {
+            bail!("lock timeouts must be at least 1 second");
+        }
+        if lock_timeouts.default_seconds > lock_timeouts.max_seconds {
+            bail!(
+                "lock-timeout-default ({}) is larger than lock-timeout-max ({})",
+                lock_timeouts.default_seconds,
+                lock_timeouts.max_seconds
+            );
+        }
         Ok(Self {
+            lock_timeouts,
             listen,
             root,
             state_dir,

@@ -36,7 +36,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         %addr,
         "serving"
     );
+    let sweeper = tokio::spawn(service.clone().run_lock_sweeper());
     run(listener, service, shutdown_signal(), settings.drain_timeout).await;
+    sweeper.abort();
     tracing::info!("stopped");
     Ok(())
 }

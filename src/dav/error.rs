@@ -5,9 +5,9 @@
 use http::{HeaderValue, Response, StatusCode, header};
 
 use super::body::{self, Body};
-use super::path::PathError;
+use super::path::{PathError, href};
 use super::xml::XmlError;
-use crate::locks::LockError;
+use crate::locks::{LockError, ResourcePath};
 use crate::store::StoreError;
 
 /// RFC 4918 §16 preconditions that deadbolt reports in a `DAV:error` body.
@@ -16,6 +16,8 @@ pub enum Precondition {
     PropfindFiniteDepth,
     CannotModifyProtectedProperty,
     LockTokenSubmitted,
+    NoConflictingLock,
+    LockTokenMatchesRequestUri,
 }
 
 impl Precondition {
@@ -24,6 +26,8 @@ impl Precondition {
             Self::PropfindFiniteDepth => "propfind-finite-depth",
             Self::CannotModifyProtectedProperty => "cannot-modify-protected-property",
             Self::LockTokenSubmitted => "lock-token-submitted",
+            Self::NoConflictingLock => "no-conflicting-lock",
+            Self::LockTokenMatchesRequestUri => "lock-token-matches-request-uri",
         }
     }
 }
@@ -52,13 +56,18 @@ pub enum DavError {
     NotImplemented(String),
     #[error("{0}")]
     BadGateway(String),
-    /// A WebDAV precondition failed; `status` is the one RFC 4918 gives it.
-    #[error("{reason}")]
-    Condition {
-        status: StatusCode,
-        condition: Precondition,
-        reason: String,
-    },
+    /// PROPFIND Depth: infinity while it is disabled (403, §9.1).
+    #[error("PROPFIND with Depth: infinity is disabled on this server; use Depth: 1")]
+    DepthInfinityRefused,
+    /// UNLOCK with a token that names no lock on this resource (409, §9.11.1).
+    #[error("the Lock-Token names no lock that covers this resource")]
+    UnlockTokenMismatch,
+    /// A refresh whose token does not cover the Request-URI (412, §9.10.6).
+    #[error("the lock token does not cover this resource")]
+    RefreshTokenMismatch,
+    /// An `If` header that evaluated to false (412, §10.4).
+    #[error("the If header's conditions are not met")]
+    IfHeaderFalse,
     /// A conditional GET/HEAD whose validators still match (RFC 9110 §15.4.5).
     #[error("not modified")]
     NotModified { etag: String, last_modified: String },
@@ -70,6 +79,8 @@ pub enum DavError {
     Path(#[from] PathError),
     #[error(transparent)]
     Xml(#[from] XmlError),
+    #[error(transparent)]
+    IfHeader(#[from] super::if_header::IfHeaderError),
     #[error("reading the request body failed: {0}")]
     BodyRead(String),
     #[error("{0}")]
@@ -79,7 +90,9 @@ pub enum DavError {
 impl DavError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::Path(_) | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::Path(_) | Self::BodyRead(_) | Self::IfHeader(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -90,8 +103,13 @@ impl DavError {
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
-            Self::Condition { status, .. } => *status,
+            Self::DepthInfinityRefused => StatusCode::FORBIDDEN,
+            Self::UnlockTokenMismatch => StatusCode::CONFLICT,
+            Self::RefreshTokenMismatch | Self::IfHeaderFalse => StatusCode::PRECONDITION_FAILED,
             Self::NotModified { .. } => StatusCode::NOT_MODIFIED,
+            Self::Locked(LockError::NotOwner) => StatusCode::FORBIDDEN,
+            Self::Locked(LockError::TokenMismatch) => StatusCode::CONFLICT,
+            Self::Locked(LockError::LockedMembers { .. }) => StatusCode::MULTI_STATUS,
             Self::Locked(_) => StatusCode::LOCKED,
             Self::Store(e) => store_error_status(e),
             Self::Xml(e) => match e {
@@ -113,6 +131,9 @@ impl DavError {
             Self::RangeNotSatisfiable { len } => {
                 builder = builder.header(header::CONTENT_RANGE, format!("bytes */{len}"));
             }
+            Self::Locked(LockError::LockedMembers { roots }) => {
+                return locked_members_response(roots);
+            }
             Self::NotModified {
                 etag,
                 last_modified,
@@ -128,15 +149,25 @@ impl DavError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let condition = match &self {
-            Self::Condition { condition, .. } => Some(*condition),
-            Self::Locked(_) => Some(Precondition::LockTokenSubmitted),
-            _ => None,
+        let (condition, hrefs) = match &self {
+            Self::DepthInfinityRefused => (Some(Precondition::PropfindFiniteDepth), vec![]),
+            Self::UnlockTokenMismatch | Self::RefreshTokenMismatch => {
+                (Some(Precondition::LockTokenMatchesRequestUri), vec![])
+            }
+            Self::Locked(LockError::Locked { lock_root }) => (
+                Some(Precondition::LockTokenSubmitted),
+                vec![href(lock_root, false)],
+            ),
+            Self::Locked(LockError::Conflict { lock_root }) => (
+                Some(Precondition::NoConflictingLock),
+                vec![href(lock_root, false)],
+            ),
+            _ => (None, vec![]),
         };
         let (content_type, text) = match condition {
             Some(condition) => (
                 "application/xml; charset=utf-8",
-                super::xml::render::error_body(condition, &self.public_reason()),
+                super::xml::render::error_body(condition, &hrefs, &self.public_reason()),
             ),
             None => (
                 "text/plain; charset=utf-8",
@@ -156,6 +187,9 @@ impl DavError {
                 "internal server error".to_owned()
             }
             Self::Store(StoreError::Reserved(_)) => "not found".to_owned(),
+            Self::Locked(LockError::Locked { lock_root }) => {
+                format!("{lock_root} is locked; submit its lock token in the If header")
+            }
             other => other.to_string(),
         }
     }
@@ -191,6 +225,25 @@ pub fn status_line(status: StatusCode) -> String {
         status.as_u16(),
         status.canonical_reason().unwrap_or("")
     )
+}
+
+/// 207 naming each locked member of a tree with 423 (§9.6.1, §9.8.5).
+fn locked_members_response(roots: &[ResourcePath]) -> Response<Body> {
+    let mut responses = String::new();
+    for root in roots {
+        super::xml::render::response_with_status(
+            &mut responses,
+            &href(root, false),
+            StatusCode::LOCKED,
+        );
+    }
+    let mut response = Response::new(body::full(super::xml::render::multistatus(&responses)));
+    *response.status_mut() = StatusCode::MULTI_STATUS;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    response
 }
 
 fn internal_error() -> Response<Body> {

@@ -5,6 +5,7 @@ use http::HeaderMap;
 
 use super::error::DavError;
 use super::path::{RequestPath, parse_request_path};
+use crate::locks::{LockToken, TimeoutRequest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {
@@ -29,6 +30,50 @@ impl Depth {
             ))),
         }
     }
+}
+
+/// The Timeout request header (§10.7): the client's preferences in order.
+/// Values this server does not understand are skipped.
+pub fn timeout(headers: &HeaderMap) -> Vec<TimeoutRequest> {
+    let Some(text) = headers.get("timeout").and_then(|v| v.to_str().ok()) else {
+        return Vec::new();
+    };
+    text.split(',')
+        .filter_map(|item| {
+            let item = item.trim();
+            if item.eq_ignore_ascii_case("infinite") {
+                return Some(TimeoutRequest::Infinite);
+            }
+            item.get(..7)
+                .filter(|p| p.eq_ignore_ascii_case("second-"))?;
+            item[7..]
+                .parse::<u64>()
+                .ok()
+                .map(|s| TimeoutRequest::Seconds(s.min(u64::from(u32::MAX))))
+        })
+        .collect()
+}
+
+/// The Lock-Token request header of UNLOCK (§10.5): a Coded-URL. Windows
+/// clients send it without the angle brackets, which we accept too.
+pub fn lock_token(headers: &HeaderMap) -> Result<LockToken, DavError> {
+    let raw = headers
+        .get("lock-token")
+        .ok_or_else(|| DavError::BadRequest("UNLOCK needs a Lock-Token header".into()))?
+        .to_str()
+        .map_err(|_| DavError::BadRequest("the Lock-Token header is not ASCII".into()))?
+        .trim();
+    let token = raw
+        .strip_prefix('<')
+        .and_then(|r| r.strip_suffix('>'))
+        .unwrap_or(raw)
+        .trim();
+    if token.is_empty() {
+        return Err(DavError::BadRequest(
+            "the Lock-Token header is empty".into(),
+        ));
+    }
+    Ok(LockToken(token.to_owned()))
 }
 
 /// The Overwrite header (§10.6); absent means true.
@@ -116,6 +161,32 @@ mod tests {
             Some(Depth::Infinity)
         );
         assert!(Depth::from_headers(&headers(&[("depth", "2")])).is_err());
+    }
+
+    #[test]
+    fn timeout_values_s10_7() {
+        assert_eq!(timeout(&headers(&[])), vec![]);
+        assert_eq!(
+            timeout(&headers(&[("timeout", "Infinite, Second-5000000000")])),
+            vec![
+                TimeoutRequest::Infinite,
+                TimeoutRequest::Seconds(u64::from(u32::MAX))
+            ]
+        );
+        assert_eq!(
+            timeout(&headers(&[("timeout", "Second-60, Fortnight")])),
+            vec![TimeoutRequest::Seconds(60)]
+        );
+    }
+
+    #[test]
+    fn lock_token_with_or_without_brackets_s10_5() {
+        let with = lock_token(&headers(&[("lock-token", "<urn:uuid:1>")])).unwrap();
+        let without = lock_token(&headers(&[("lock-token", "urn:uuid:1")])).unwrap();
+        assert_eq!(with, LockToken("urn:uuid:1".into()));
+        assert_eq!(with, without);
+        assert!(lock_token(&headers(&[])).is_err());
+        assert!(lock_token(&headers(&[("lock-token", "<>")])).is_err());
     }
 
     #[test]

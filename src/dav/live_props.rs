@@ -1,7 +1,9 @@
 //! Live properties (RFC 4918 §15): computed from the resource, never stored.
 
+use crate::dav::path::href;
 use crate::dav::xml::DAV_NS;
-use crate::dav::xml::render::PropValue;
+use crate::dav::xml::render::{self, PropValue};
+use crate::dav::{DavState, now};
 use crate::locks::ResourcePath;
 use crate::store::{Meta, PropertyName};
 
@@ -28,6 +30,8 @@ pub fn names(meta: &Meta) -> &'static [&'static str] {
             "displayname",
             "getlastmodified",
             "resourcetype",
+            "supportedlock",
+            "lockdiscovery",
         ]
     } else {
         &[
@@ -38,12 +42,14 @@ pub fn names(meta: &Meta) -> &'static [&'static str] {
             "getetag",
             "getlastmodified",
             "resourcetype",
+            "supportedlock",
+            "lockdiscovery",
         ]
     }
 }
 
 /// The value of the live property `local` (in `DAV:`), if the resource has it.
-pub fn value(local: &str, path: &ResourcePath, meta: &Meta) -> Option<PropValue> {
+pub fn value(local: &str, path: &ResourcePath, meta: &Meta, state: &DavState) -> Option<PropValue> {
     let file = !meta.is_collection();
     let text = |name: &'static str, value: String| Some(PropValue::LiveText(name, value));
     match local {
@@ -65,6 +71,15 @@ pub fn value(local: &str, path: &ResourcePath, meta: &Meta) -> Option<PropValue>
         "resourcetype" => Some(PropValue::ResourceType {
             collection: meta.is_collection(),
         }),
+        "supportedlock" => Some(PropValue::Xml(render::SUPPORTED_LOCK.to_owned())),
+        "lockdiscovery" => {
+            let now = now();
+            let locks = state.lock_manager().covering(path, now);
+            Some(PropValue::Xml(render::lockdiscovery(&locks, now, |lock| {
+                // A lock rooted above `path` has members, so it is a collection.
+                href(&lock.root, lock.root != *path || meta.is_collection())
+            })))
+        }
         _ => None,
     }
 }

@@ -10,12 +10,14 @@ pub mod body;
 pub mod conditional;
 pub mod error;
 pub mod headers;
+pub mod if_header;
 pub mod live_props;
 pub mod methods;
 pub mod path;
 pub mod xml;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{Method, Request, Response};
@@ -24,10 +26,11 @@ use http_body_util::BodyExt;
 use self::body::Body;
 use self::conditional::Preconditions;
 use self::error::DavError;
+use self::if_header::{IfHeader, ResourceState};
 use self::path::parse_request_path;
 use self::xml::XmlError;
-use crate::locks::{LockManager, ResourcePath};
-use crate::store::{ContentStore, Meta, PropertyStore, StoreError};
+use crate::locks::{LockManager, LockToken, ResourcePath, Timestamp, WriteIntent, WritePermit};
+use crate::store::{ContentStore, LockStore, Meta, PropertyStore, StoreError};
 
 /// Limits and switches of the DAV layer.
 #[derive(Debug, Clone)]
@@ -51,11 +54,63 @@ impl Default for DavConfig {
 pub struct DavState {
     pub content: Arc<dyn ContentStore>,
     pub properties: Arc<dyn PropertyStore>,
-    pub locks: LockManager,
+    pub lock_store: Arc<dyn LockStore>,
+    /// The lock core. Held only for short, non-async sections; a LOCK also
+    /// writes its new lock to `lock_store` while holding it, so the check and
+    /// the durable insert are one step.
+    pub locks: Mutex<LockManager>,
     pub config: DavConfig,
 }
 
+/// The wall clock as the lock core counts it.
+pub fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    Timestamp(u64::try_from(millis).unwrap_or(u64::MAX))
+}
+
 impl DavState {
+    pub fn lock_manager(&self) -> MutexGuard<'_, LockManager> {
+        // A panic while holding the guard cannot leave the table half-changed
+        // (every change is one insert or remove), so poisoning is ignored.
+        self.locks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The write gate: a permit for `intent`, or why not.
+    pub fn check_write(
+        &self,
+        intent: WriteIntent,
+        submitted: &[LockToken],
+    ) -> Result<WritePermit, DavError> {
+        Ok(self
+            .lock_manager()
+            .check_write(intent, submitted, None, now())?)
+    }
+
+    /// Drops the locks rooted at `path` or below (their resources are gone).
+    pub fn forget_locks_in_tree(&self, path: &ResourcePath) -> Result<(), DavError> {
+        let gone = self.lock_manager().forget_tree(path);
+        let tokens: Vec<LockToken> = gone.into_iter().map(|l| l.token).collect();
+        Ok(self.lock_store.remove(&tokens)?)
+    }
+
+    /// Removes expired locks from the table and from storage.
+    pub fn sweep_expired_locks(&self) -> Result<usize, DavError> {
+        let expired = self.lock_manager().expire(now());
+        let tokens: Vec<LockToken> = expired.into_iter().map(|l| l.token).collect();
+        self.lock_store.remove(&tokens)?;
+        Ok(tokens.len())
+    }
+
+    /// Whether something exists at `path`.
+    pub async fn exists(self: &Arc<Self>, path: &ResourcePath) -> Result<bool, DavError> {
+        let path = path.clone();
+        self.blocking(move |s| Ok(s.metadata_if_exists(&path)?.is_some()))
+            .await
+    }
+
     /// Runs blocking store work on tokio's blocking pool.
     pub async fn blocking<T, F>(self: &Arc<Self>, work: F) -> Result<T, DavError>
     where
@@ -98,6 +153,24 @@ impl DavService {
         }
     }
 
+    /// Removes expired locks now and then, for as long as the server runs.
+    /// Expired locks are already ignored by every lookup; this only frees them.
+    pub async fn run_lock_sweeper(self) {
+        loop {
+            let next = self.state.lock_manager().next_expiry();
+            let wait = next.map_or(SWEEP_INTERVAL, |at| {
+                Duration::from_millis(at.0.saturating_sub(now().0))
+                    .clamp(Duration::from_millis(50), SWEEP_INTERVAL)
+            });
+            tokio::time::sleep(wait).await;
+            match self.state.blocking(|s| s.sweep_expired_locks()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "removed expired locks"),
+                Err(e) => tracing::warn!(error = %e, "sweeping expired locks failed"),
+            }
+        }
+    }
+
     async fn dispatch(&self, request: Request<Body>) -> Result<Response<Body>, DavError> {
         use methods::*;
         let state = &self.state;
@@ -106,61 +179,181 @@ impl DavService {
             return Ok(options::respond());
         }
         let target = parse_request_path(parts.uri.path())?;
-        let preconditions = Preconditions::from_headers(&parts.headers);
-        if !preconditions.is_empty() {
-            let path = target.path.clone();
-            let current = state.blocking(move |s| s.metadata_if_exists(&path)).await?;
-            let safe = matches!(parts.method, Method::GET | Method::HEAD);
-            preconditions.evaluate(safe, current.as_ref())?;
-        }
-        let gate = &state.locks;
+        let conditions = Conditions::from_request(&parts, &target.path)?;
+        let submitted = conditions.submitted_tokens();
+        // Conditions come first (a false If header is 412 even on a locked
+        // resource, §10.4.1). Writes evaluate them once more after the gate,
+        // while the permit latches their paths, so nothing can change between
+        // that check and the write (e.g. two `If-None-Match: *` PUTs).
         match parts.method.as_str() {
             "OPTIONS" => Ok(options::respond()),
-            "GET" => get_head::execute(state, &parts, target.path, false).await,
-            "HEAD" => get_head::execute(state, &parts, target.path, true).await,
+            "GET" | "HEAD" => {
+                conditions.check(state, true).await?;
+                let head = parts.method == Method::HEAD;
+                get_head::execute(state, &parts, target.path, head).await
+            }
             "PROPFIND" => {
+                conditions.check(state, true).await?;
                 let request = propfind::PropfindRequest::parse(state, &parts, target, body).await?;
                 propfind::execute(state, request).await
             }
             "PUT" => {
                 let request = put::PutRequest::parse(&parts, target)?;
-                let permit = gate.check_write(request.intent())?;
+                let exists = state.exists(request.path()).await?;
+                conditions.clone().check(state, false).await?;
+                let permit = state.check_write(request.intent(exists), &submitted)?;
+                conditions.check(state, false).await?;
                 put::execute(state, request, permit, body).await
             }
             "DELETE" => {
                 let request = delete::DeleteRequest::parse(&parts, target)?;
-                let permit = gate.check_write(request.intent())?;
+                conditions.clone().check(state, false).await?;
+                let permit = state.check_write(request.intent(), &submitted)?;
+                conditions.check(state, false).await?;
                 delete::execute(state, request, permit).await
             }
             "MKCOL" => {
                 let request = mkcol::MkcolRequest::parse(state, target, body).await?;
-                let permit = gate.check_write(request.intent())?;
+                conditions.clone().check(state, false).await?;
+                let permit = state.check_write(request.intent(), &submitted)?;
+                conditions.check(state, false).await?;
                 mkcol::execute(state, request, permit).await
             }
             "COPY" | "MOVE" => {
                 let is_move = parts.method.as_str() == "MOVE";
                 let request = copy_move::CopyMoveRequest::parse(&parts, target, is_move)?;
-                let permit = gate.check_write(request.intent())?;
+                let destination_exists = state.exists(request.destination()).await?;
+                conditions.clone().check(state, false).await?;
+                let permit = state.check_write(request.intent(destination_exists), &submitted)?;
+                conditions.check(state, false).await?;
                 copy_move::execute(state, request, permit).await
             }
             "PROPPATCH" => {
                 let request = proppatch::ProppatchRequest::parse(state, target, body).await?;
-                let permit = gate.check_write(request.intent())?;
+                conditions.clone().check(state, false).await?;
+                let permit = state.check_write(request.intent(), &submitted)?;
+                conditions.check(state, false).await?;
                 proppatch::execute(state, request, permit).await
+            }
+            "LOCK" => {
+                let request =
+                    lock::LockRequest::parse(state, &parts, target, body, &submitted).await?;
+                conditions.check(state, false).await?;
+                lock::execute(state, request, submitted).await
+            }
+            "UNLOCK" => {
+                let request = unlock::UnlockRequest::parse(&parts, target)?;
+                conditions.check(state, false).await?;
+                unlock::execute(state, request).await
             }
             "POST" => Err(DavError::MethodNotAllowed {
                 allow: options::ALLOW,
                 reason: "POST is not supported here; use PUT to upload".into(),
-            }),
-            "LOCK" | "UNLOCK" => Err(DavError::MethodNotAllowed {
-                allow: options::ALLOW,
-                reason: "this server does not offer WebDAV locking (class 2) yet".into(),
             }),
             other => Err(DavError::NotImplemented(format!(
                 "the {other} method is not implemented"
             ))),
         }
     }
+}
+
+/// The longest the lock sweeper sleeps.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The conditional headers of a request: the HTTP ones and `If`.
+#[derive(Clone)]
+struct Conditions {
+    http: Preconditions,
+    if_header: Option<IfHeader>,
+    target: ResourcePath,
+    host: Option<String>,
+}
+
+impl Conditions {
+    fn from_request(parts: &http::request::Parts, target: &ResourcePath) -> Result<Self, DavError> {
+        let if_header = match parts.headers.get("if") {
+            Some(value) => {
+                let text = value
+                    .to_str()
+                    .map_err(|_| DavError::BadRequest("the If header is not ASCII".into()))?;
+                Some(IfHeader::parse(text)?)
+            }
+            None => None,
+        };
+        Ok(Self {
+            http: Preconditions::from_headers(&parts.headers),
+            if_header,
+            target: target.clone(),
+            host: parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned),
+        })
+    }
+
+    fn submitted_tokens(&self) -> Vec<LockToken> {
+        self.if_header
+            .as_ref()
+            .map(IfHeader::submitted_tokens)
+            .unwrap_or_default()
+    }
+
+    /// Evaluates HTTP preconditions (RFC 9110 §13.2.2) and the If header
+    /// (RFC 4918 §10.4) against the current state.
+    async fn check(self, state: &Arc<DavState>, safe_method: bool) -> Result<(), DavError> {
+        if self.http.is_empty() && self.if_header.is_none() {
+            return Ok(());
+        }
+        state
+            .blocking(move |s| {
+                let current = s.metadata_if_exists(&self.target)?;
+                self.http.evaluate(safe_method, current.as_ref())?;
+                let Some(if_header) = &self.if_header else {
+                    return Ok(());
+                };
+                let now = now();
+                let holds = if_header.evaluate(|tag| {
+                    let path = match tag {
+                        None => self.target.clone(),
+                        Some(tag) => resource_tag_path(tag, self.host.as_deref())?,
+                    };
+                    let etag = match s.metadata_if_exists(&path) {
+                        Ok(meta) => meta.map(|m| m.etag),
+                        Err(_) => None,
+                    };
+                    let lock_tokens = s
+                        .lock_manager()
+                        .covering(&path, now)
+                        .into_iter()
+                        .map(|l| l.token)
+                        .collect();
+                    Some(ResourceState { etag, lock_tokens })
+                });
+                if holds {
+                    Ok(())
+                } else {
+                    Err(DavError::IfHeaderFalse)
+                }
+            })
+            .await
+    }
+}
+
+/// The path a Resource-Tag names, when it is on this server.
+fn resource_tag_path(tag: &str, host: Option<&str>) -> Option<ResourcePath> {
+    if tag.starts_with('/') {
+        return parse_request_path(tag).ok().map(|p| p.path);
+    }
+    let uri: http::Uri = tag.parse().ok()?;
+    let authority = uri.authority()?;
+    let host: http::uri::Authority = host?.parse().ok()?;
+    if !authority.host().eq_ignore_ascii_case(host.host())
+        || authority.port_u16() != host.port_u16()
+    {
+        return None;
+    }
+    parse_request_path(uri.path()).ok().map(|p| p.path)
 }
 
 /// Reads a whole XML request body, refusing more than the configured limit.

@@ -127,6 +127,111 @@ fn validate_segment(name: &str) -> Result<(), SegmentError> {
     Ok(())
 }
 
+/// Milliseconds since the Unix epoch. The core never reads the clock: the
+/// caller passes `now`, which keeps every decision testable and repeatable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    pub fn plus_seconds(self, seconds: u64) -> Timestamp {
+        Timestamp(self.0.saturating_add(seconds.saturating_mul(1000)))
+    }
+
+    /// Whole seconds from `self` until `later` (0 when `later` has passed).
+    pub fn seconds_until(self, later: Timestamp) -> u64 {
+        later.0.saturating_sub(self.0).div_ceil(1000)
+    }
+}
+
+/// A lock token, as a URI (`urn:uuid:...`), unique for all time (§6.5).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LockToken(pub String);
+
+impl LockToken {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LockToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LockScope {
+    Exclusive,
+    Shared,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LockDepth {
+    /// The root alone (for a collection: its properties and member list).
+    Zero,
+    /// The root and every present and future descendant.
+    Infinity,
+}
+
+/// One value of the `Timeout` request header (§10.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutRequest {
+    Seconds(u64),
+    Infinite,
+}
+
+/// How long locks last when clients ask for nothing, and at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeoutPolicy {
+    pub default_seconds: u64,
+    pub max_seconds: u64,
+}
+
+impl TimeoutPolicy {
+    /// The first requested value, capped; `Infinite` becomes the maximum.
+    pub fn grant(&self, requested: &[TimeoutRequest]) -> u64 {
+        let wanted = match requested.first() {
+            None => self.default_seconds,
+            Some(TimeoutRequest::Infinite) => self.max_seconds,
+            Some(TimeoutRequest::Seconds(s)) => *s,
+        };
+        wanted.clamp(1, self.max_seconds.max(1))
+    }
+}
+
+/// A granted lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveLock {
+    pub token: LockToken,
+    /// The resource the lock was taken on (§14.12 lockroot).
+    pub root: ResourcePath,
+    pub scope: LockScope,
+    pub depth: LockDepth,
+    /// The client's `DAV:owner` element as self-contained XML, kept verbatim.
+    pub owner: Option<String>,
+    /// Who took the lock (`None` while the server has no authentication).
+    pub principal: Option<String>,
+    /// The granted timeout in seconds (what a refresh restarts).
+    pub timeout_seconds: u64,
+    pub created: Timestamp,
+    pub expires: Timestamp,
+}
+
+impl ActiveLock {
+    /// True when this lock covers `path` (§6.1: its root, and with depth
+    /// infinity every descendant).
+    pub fn covers(&self, path: &ResourcePath) -> bool {
+        match self.depth {
+            LockDepth::Zero => &self.root == path,
+            LockDepth::Infinity => path.starts_with(&self.root),
+        }
+    }
+
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires <= now
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -442,8 +442,13 @@ mod tests {
     }
 
     fn permit_all() -> WritePermit {
-        LockManager::new()
-            .check_write(WriteIntent::new().touches(&ResourcePath::root(), Reach::Subtree))
+        LockManager::default()
+            .check_write(
+                WriteIntent::new().touches(&ResourcePath::root(), Reach::Subtree),
+                &[],
+                None,
+                crate::locks::Timestamp(0),
+            )
             .unwrap()
     }
 
@@ -478,8 +483,13 @@ mod tests {
     fn permit_that_does_not_cover_the_path_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = FsStore::new(dir.path(), vec![]).unwrap();
-        let permit = LockManager::new()
-            .check_write(WriteIntent::new().touches(&p(&["a"]), Reach::Resource))
+        let permit = LockManager::default()
+            .check_write(
+                WriteIntent::new().touches(&p(&["a"]), Reach::Resource),
+                &[],
+                None,
+                crate::locks::Timestamp(0),
+            )
             .unwrap();
         let err = store.create_collection(&permit, &p(&["b"])).unwrap_err();
         assert!(matches!(err, StoreError::NotPermitted(_)), "{err:?}");

@@ -13,7 +13,7 @@ pub mod sqlite;
 
 use std::time::SystemTime;
 
-use crate::locks::{ResourcePath, WritePermit};
+use crate::locks::{ActiveLock, LockToken, ResourcePath, WritePermit};
 
 /// Errors of the storage layer; `dav::error` maps them to statuses.
 #[derive(Debug, thiserror::Error)]
@@ -236,4 +236,14 @@ pub trait PropertyStore: Send + Sync {
     fn forget(&self, permit: &WritePermit, paths: &[ResourcePath]) -> Result<(), StoreError>;
     /// Forgets the properties of a whole tree.
     fn forget_tree(&self, permit: &WritePermit, path: &ResourcePath) -> Result<(), StoreError>;
+}
+
+/// Durable lock storage. The DAV layer writes every change here before it
+/// answers, and reloads the table from here at start-up.
+pub trait LockStore: Send + Sync {
+    fn load(&self) -> Result<Vec<ActiveLock>, StoreError>;
+    fn insert(&self, lock: &ActiveLock) -> Result<(), StoreError>;
+    /// Stores a refreshed lock's new timeout and expiry.
+    fn update_expiry(&self, lock: &ActiveLock) -> Result<(), StoreError>;
+    fn remove(&self, tokens: &[LockToken]) -> Result<(), StoreError>;
 }

@@ -10,9 +10,12 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::params;
 
 use super::{
-    CopyDepth, DeadProperty, PatchOp, PropertyName, PropertyStore, StoreError, ensure_permitted,
+    CopyDepth, DeadProperty, LockStore, PatchOp, PropertyName, PropertyStore, StoreError,
+    ensure_permitted,
 };
-use crate::locks::{ResourcePath, WritePermit};
+use crate::locks::{
+    ActiveLock, LockDepth, LockScope, LockToken, ResourcePath, Timestamp, WritePermit,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS dead_property (
@@ -22,16 +25,29 @@ CREATE TABLE IF NOT EXISTS dead_property (
     xml       TEXT NOT NULL,
     PRIMARY KEY (path, namespace, local)
 ) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS active_lock (
+    token           TEXT PRIMARY KEY,
+    root            TEXT NOT NULL,
+    scope           TEXT NOT NULL CHECK (scope IN ('exclusive', 'shared')),
+    depth           TEXT NOT NULL CHECK (depth IN ('0', 'infinity')),
+    owner           TEXT,
+    principal       TEXT,
+    timeout_seconds INTEGER NOT NULL,
+    created_ms      INTEGER NOT NULL,
+    expires_ms      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS active_lock_root ON active_lock (root);
 ";
 
 /// The state database file inside the state directory.
 pub const DATABASE_FILE: &str = "deadbolt.sqlite3";
 
-pub struct SqlitePropertyStore {
+pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
 }
 
-impl SqlitePropertyStore {
+impl SqliteStore {
     /// Opens (creating if needed) the database in `state_dir`.
     pub fn open(state_dir: &Path) -> Result<Self, StoreError> {
         let manager = SqliteConnectionManager::file(state_dir.join(DATABASE_FILE)).with_init(|c| {
@@ -64,7 +80,7 @@ fn member_range(path: &ResourcePath) -> (String, String) {
 
 const IN_TREE: &str = "(path = ?1 OR (path >= ?2 AND path < ?3))";
 
-impl PropertyStore for SqlitePropertyStore {
+impl PropertyStore for SqliteStore {
     fn all(&self, path: &ResourcePath) -> Result<Vec<DeadProperty>, StoreError> {
         let conn = self.pool.get()?;
         let mut stmt = conn.prepare_cached(
@@ -178,6 +194,116 @@ impl PropertyStore for SqlitePropertyStore {
     }
 }
 
+fn path_from_key(key: &str) -> Result<ResourcePath, StoreError> {
+    ResourcePath::from_segments(key.split('/').filter(|s| !s.is_empty()))
+        .map_err(|e| StoreError::Database(format!("stored lock root {key:?} is invalid: {e}")))
+}
+
+fn millis(t: Timestamp) -> i64 {
+    i64::try_from(t.0).unwrap_or(i64::MAX)
+}
+
+impl LockStore for SqliteStore {
+    fn load(&self) -> Result<Vec<ActiveLock>, StoreError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn.prepare(
+            "SELECT token, root, scope, depth, owner, principal, timeout_seconds, created_ms, expires_ms
+             FROM active_lock",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, Option<String>>(4)?,
+                row.get::<_, Option<String>>(5)?,
+                row.get::<_, i64>(6)?,
+                row.get::<_, i64>(7)?,
+                row.get::<_, i64>(8)?,
+            ))
+        })?;
+        let mut locks = Vec::new();
+        for row in rows {
+            let (token, root, scope, depth, owner, principal, timeout, created, expires) = row?;
+            locks.push(ActiveLock {
+                token: LockToken(token),
+                root: path_from_key(&root)?,
+                scope: if scope == "shared" {
+                    LockScope::Shared
+                } else {
+                    LockScope::Exclusive
+                },
+                depth: if depth == "0" {
+                    LockDepth::Zero
+                } else {
+                    LockDepth::Infinity
+                },
+                owner,
+                principal,
+                timeout_seconds: u64::try_from(timeout).unwrap_or(0),
+                created: Timestamp(u64::try_from(created).unwrap_or(0)),
+                expires: Timestamp(u64::try_from(expires).unwrap_or(0)),
+            });
+        }
+        Ok(locks)
+    }
+
+    fn insert(&self, lock: &ActiveLock) -> Result<(), StoreError> {
+        let conn = self.pool.get()?;
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO active_lock
+             (token, root, scope, depth, owner, principal, timeout_seconds, created_ms, expires_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            lock.token.as_str(),
+            lock.root.key(),
+            match lock.scope {
+                LockScope::Exclusive => "exclusive",
+                LockScope::Shared => "shared",
+            },
+            match lock.depth {
+                LockDepth::Zero => "0",
+                LockDepth::Infinity => "infinity",
+            },
+            lock.owner,
+            lock.principal,
+            i64::try_from(lock.timeout_seconds).unwrap_or(i64::MAX),
+            millis(lock.created),
+            millis(lock.expires),
+        ])?;
+        Ok(())
+    }
+
+    fn update_expiry(&self, lock: &ActiveLock) -> Result<(), StoreError> {
+        let conn = self.pool.get()?;
+        conn.prepare_cached(
+            "UPDATE active_lock SET timeout_seconds = ?2, expires_ms = ?3 WHERE token = ?1",
+        )?
+        .execute(params![
+            lock.token.as_str(),
+            i64::try_from(lock.timeout_seconds).unwrap_or(i64::MAX),
+            millis(lock.expires),
+        ])?;
+        Ok(())
+    }
+
+    fn remove(&self, tokens: &[LockToken]) -> Result<(), StoreError> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction()?;
+        for token in tokens {
+            tx.prepare_cached("DELETE FROM active_lock WHERE token = ?1")?
+                .execute([token.as_str()])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,8 +314,13 @@ mod tests {
     }
 
     fn permit_all() -> WritePermit {
-        LockManager::new()
-            .check_write(WriteIntent::new().touches(&ResourcePath::root(), Reach::Subtree))
+        LockManager::default()
+            .check_write(
+                WriteIntent::new().touches(&ResourcePath::root(), Reach::Subtree),
+                &[],
+                None,
+                crate::locks::Timestamp(0),
+            )
             .unwrap()
     }
 
@@ -200,7 +331,7 @@ mod tests {
         }
     }
 
-    fn locals(store: &SqlitePropertyStore, path: &ResourcePath) -> Vec<String> {
+    fn locals(store: &SqliteStore, path: &ResourcePath) -> Vec<String> {
         store
             .all(path)
             .unwrap()
@@ -212,7 +343,7 @@ mod tests {
     #[test]
     fn patch_applies_in_document_order() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqlitePropertyStore::open(dir.path()).unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
         let a = p(&["a"]);
         let ops = [
             PatchOp::Set(prop("one", "1")),
@@ -226,7 +357,7 @@ mod tests {
     #[test]
     fn tree_operations_touch_members_but_not_lookalike_siblings() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqlitePropertyStore::open(dir.path()).unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
         let permit = permit_all();
         for path in [p(&["a"]), p(&["a", "b"]), p(&["a-b"]), p(&["ab"])] {
             store
@@ -255,16 +386,52 @@ mod tests {
     }
 
     #[test]
+    fn locks_survive_reopening_with_every_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = ActiveLock {
+            token: LockToken("urn:uuid:1".into()),
+            root: p(&["a", "b c"]),
+            scope: LockScope::Shared,
+            depth: LockDepth::Zero,
+            owner: Some("<ns0:owner xmlns:ns0=\"DAV:\">me</ns0:owner>".into()),
+            principal: Some("alice".into()),
+            timeout_seconds: 60,
+            created: Timestamp(1_000),
+            expires: Timestamp(61_000),
+        };
+        {
+            let store = SqliteStore::open(dir.path()).unwrap();
+            store.insert(&lock).unwrap();
+            store
+                .insert(&ActiveLock {
+                    token: LockToken("urn:uuid:2".into()),
+                    ..lock.clone()
+                })
+                .unwrap();
+            store.remove(&[LockToken("urn:uuid:2".into())]).unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.load().unwrap(), vec![lock.clone()]);
+        let refreshed = ActiveLock {
+            timeout_seconds: 120,
+            expires: Timestamp(200_000),
+            ..lock
+        };
+        store.update_expiry(&refreshed).unwrap();
+        assert_eq!(store.load().unwrap(), vec![refreshed]);
+    }
+
+    #[test]
     fn properties_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let a = p(&["a"]);
         {
-            let store = SqlitePropertyStore::open(dir.path()).unwrap();
+            let store = SqliteStore::open(dir.path()).unwrap();
             store
                 .patch(&permit_all(), &a, &[PatchOp::Set(prop("k", "v"))])
                 .unwrap();
         }
-        let store = SqlitePropertyStore::open(dir.path()).unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
         assert_eq!(store.all(&a).unwrap(), vec![prop("k", "v")]);
     }
 }

@@ -59,14 +59,23 @@ impl CopyMoveRequest {
         })
     }
 
-    /// COPY changes only the destination side; MOVE both (§7.5).
-    pub fn intent(&self) -> WriteIntent {
-        let intent = WriteIntent::new().touches(&self.destination, Reach::Subtree);
-        if self.is_move {
-            intent.touches(&self.source, Reach::Subtree)
-        } else {
-            intent
+    pub fn destination(&self) -> &ResourcePath {
+        &self.destination
+    }
+
+    /// COPY changes only the destination side; MOVE both, including the
+    /// member lists of the collections it takes from and adds to (§7.4-7.6).
+    pub fn intent(&self, destination_exists: bool) -> WriteIntent {
+        let mut intent = WriteIntent::new().touches(&self.destination, Reach::Subtree);
+        if !destination_exists {
+            intent = intent.changes_members_of_parent(&self.destination);
         }
+        if self.is_move {
+            intent = intent
+                .touches(&self.source, Reach::Subtree)
+                .changes_members_of_parent(&self.source);
+        }
+        intent
     }
 }
 
@@ -107,10 +116,13 @@ fn run(
             return Ok(partial_failure(s, &removed));
         }
         s.properties.forget_tree(permit, &r.destination)?;
+        s.forget_locks_in_tree(&r.destination)?;
     }
     if r.is_move {
         s.content.rename(permit, &r.source, &r.destination)?;
         s.properties.rename(permit, &r.source, &r.destination)?;
+        // Locks never travel with a MOVE (§7.6); the source's are gone.
+        s.forget_locks_in_tree(&r.source)?;
     } else {
         let copied: TreeOutcome = s.content.copy(permit, &r.source, &r.destination, r.depth);
         if copied.done.is_empty() {

@@ -38,7 +38,9 @@ impl DeleteRequest {
     }
 
     pub fn intent(&self) -> WriteIntent {
-        WriteIntent::new().touches(&self.path, Reach::Subtree)
+        WriteIntent::new()
+            .touches(&self.path, Reach::Subtree)
+            .changes_members_of_parent(&self.path)
     }
 }
 
@@ -54,9 +56,13 @@ pub async fn execute(
             let outcome = s.content.remove(&permit, path);
             if outcome.failed.is_empty() {
                 s.properties.forget_tree(&permit, path)?;
+                s.forget_locks_in_tree(path)?;
                 return Ok(no_content());
             }
             s.properties.forget(&permit, &outcome.done)?;
+            for removed in &outcome.done {
+                s.forget_locks_in_tree(removed)?;
+            }
             Ok(partial_failure(s, &outcome))
         })
         .await

@@ -37,7 +37,9 @@ impl MkcolRequest {
     }
 
     pub fn intent(&self) -> WriteIntent {
-        WriteIntent::new().touches(&self.path, Reach::Resource)
+        WriteIntent::new()
+            .touches(&self.path, Reach::Resource)
+            .changes_members_of_parent(&self.path)
     }
 }
 

@@ -5,8 +5,10 @@
 pub mod copy_move;
 pub mod delete;
 pub mod get_head;
+pub mod lock;
 pub mod mkcol;
 pub mod options;
 pub mod propfind;
 pub mod proppatch;
 pub mod put;
+pub mod unlock;

@@ -4,11 +4,13 @@ use http::{Response, StatusCode, header};
 
 use crate::dav::body::{self, Body};
 
-/// Compliance classes (RFC 4918 §18): Class 1 only until locking lands.
-pub const DAV_CLASSES: &str = "1";
+/// Compliance classes (RFC 4918 §18): 1, locking (2), and the RFC 4918
+/// revisions (3).
+pub const DAV_CLASSES: &str = "1, 2, 3";
 
 /// Every method the DAV tree answers.
-pub const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH";
+pub const ALLOW: &str =
+    "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK";
 
 pub fn respond() -> Response<Body> {
     let mut response = Response::new(body::empty());

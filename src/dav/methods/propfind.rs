@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{Response, StatusCode, header, request::Parts};
 
 use crate::dav::body::{self, Body, BoxError};
-use crate::dav::error::{DavError, Precondition};
+use crate::dav::error::DavError;
 use crate::dav::headers::Depth;
 use crate::dav::live_props;
 use crate::dav::path::{RequestPath, href};
@@ -38,12 +38,7 @@ impl PropfindRequest {
         // §9.1: no Depth header means infinity.
         let depth = Depth::from_headers(&parts.headers)?.unwrap_or(Depth::Infinity);
         if depth == Depth::Infinity && !state.config.allow_depth_infinity {
-            return Err(DavError::Condition {
-                status: StatusCode::FORBIDDEN,
-                condition: Precondition::PropfindFiniteDepth,
-                reason: "PROPFIND with Depth: infinity is disabled on this server; use Depth: 1"
-                    .into(),
-            });
+            return Err(DavError::DepthInfinityRefused);
         }
         let body = read_xml_body(state, body).await?;
         let wanted = xml::propfind::parse(&body)?;
@@ -160,7 +155,7 @@ fn propstats(
         Wanted::AllProp { include } => {
             for local in live_props::names(meta) {
                 if !is_dead(local) {
-                    found.extend(live_props::value(local, path, meta));
+                    found.extend(live_props::value(local, path, meta, state));
                 }
             }
             found.extend(dead.iter().map(|d| PropValue::Dead(d.xml.clone())));
@@ -169,7 +164,7 @@ fn propstats(
                     && live_props::names(meta).contains(&name.local.as_str())
                     || dead.iter().any(|d| &d.name == name);
                 if !already {
-                    lookup(name, path, meta, &dead, &mut found, &mut missing);
+                    lookup(state, name, path, meta, &dead, &mut found, &mut missing);
                 }
             }
         }
@@ -183,7 +178,7 @@ fn propstats(
         }
         Wanted::Prop(names) => {
             for name in names {
-                lookup(name, path, meta, &dead, &mut found, &mut missing);
+                lookup(state, name, path, meta, &dead, &mut found, &mut missing);
             }
         }
     }
@@ -203,6 +198,7 @@ fn propstats(
 
 /// One named property: a stored value wins over a computed one.
 fn lookup(
+    state: &DavState,
     name: &PropertyName,
     path: &ResourcePath,
     meta: &Meta,
@@ -213,7 +209,7 @@ fn lookup(
     if let Some(d) = dead.iter().find(|d| &d.name == name) {
         found.push(PropValue::Dead(d.xml.clone()));
     } else if let Some(live) = (name.namespace == DAV_NS)
-        .then(|| live_props::value(&name.local, path, meta))
+        .then(|| live_props::value(&name.local, path, meta, state))
         .flatten()
     {
         found.push(live);

@@ -38,8 +38,18 @@ impl PutRequest {
         Ok(Self { path: target.path })
     }
 
-    pub fn intent(&self) -> WriteIntent {
-        WriteIntent::new().touches(&self.path, Reach::Resource)
+    pub fn path(&self) -> &ResourcePath {
+        &self.path
+    }
+
+    /// A new file also changes its parent's member list (§7.4).
+    pub fn intent(&self, exists: bool) -> WriteIntent {
+        let intent = WriteIntent::new().touches(&self.path, Reach::Resource);
+        if exists {
+            intent
+        } else {
+            intent.changes_members_of_parent(&self.path)
+        }
     }
 }
 

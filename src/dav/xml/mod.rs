@@ -6,6 +6,7 @@
 //! `proppatch`) read that tree; `render` writes responses.
 
 pub mod dom;
+pub mod lockinfo;
 pub mod propfind;
 pub mod proppatch;
 pub mod render;

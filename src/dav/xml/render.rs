@@ -9,18 +9,33 @@ use http::StatusCode;
 use quick_xml::escape::{escape, partial_escape};
 
 use super::super::error::{Precondition, status_line};
+use crate::locks::{ActiveLock, LockDepth, LockScope, Timestamp};
 use crate::store::PropertyName;
 
 pub const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 pub const MULTISTATUS_OPEN: &str = "<D:multistatus xmlns:D=\"DAV:\">";
 pub const MULTISTATUS_CLOSE: &str = "</D:multistatus>\n";
 
-/// The body of a `DAV:error` response naming one precondition.
-pub fn error_body(condition: Precondition, reason: &str) -> String {
+/// The body of a `DAV:error` response naming one precondition, with the
+/// hrefs it concerns (e.g. the root of the lock that blocked the request).
+pub fn error_body(condition: Precondition, hrefs: &[String], reason: &str) -> String {
     let mut out = String::from(XML_DECLARATION);
     out.push_str("<D:error xmlns:D=\"DAV:\"><D:");
     out.push_str(condition.element());
-    out.push_str("/><D:responsedescription>");
+    if hrefs.is_empty() {
+        out.push_str("/>");
+    } else {
+        out.push('>');
+        for href in hrefs {
+            out.push_str("<D:href>");
+            out.push_str(&escape(href.as_str()));
+            out.push_str("</D:href>");
+        }
+        out.push_str("</D:");
+        out.push_str(condition.element());
+        out.push('>');
+    }
+    out.push_str("<D:responsedescription>");
     out.push_str(&escape(reason));
     out.push_str("</D:responsedescription></D:error>\n");
     out
@@ -35,6 +50,8 @@ pub enum PropValue {
     ResourceType { collection: bool },
     /// A stored dead property, already self-contained XML.
     Dead(String),
+    /// A live property already rendered as XML (lockdiscovery, supportedlock).
+    Xml(String),
     /// Just the name, as an empty element (propname, 404s, PROPPATCH results).
     Name(PropertyName),
 }
@@ -104,9 +121,57 @@ fn write_prop(out: &mut String, prop: &PropValue) {
             out.push_str("<D:resourcetype><D:collection/></D:resourcetype>");
         }
         PropValue::ResourceType { collection: false } => out.push_str("<D:resourcetype/>"),
-        PropValue::Dead(xml) => out.push_str(xml),
+        PropValue::Dead(xml) | PropValue::Xml(xml) => out.push_str(xml),
         PropValue::Name(name) => write_empty_element(out, name),
     }
+}
+
+/// `DAV:supportedlock` (§15.10): exclusive and shared write locks.
+pub const SUPPORTED_LOCK: &str = "<D:supportedlock>\
+<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>\
+<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>\
+</D:supportedlock>";
+
+/// `DAV:lockdiscovery` (§15.8) for `locks`; `root_href` renders a lock root.
+pub fn lockdiscovery(
+    locks: &[ActiveLock],
+    now: Timestamp,
+    root_href: impl Fn(&ActiveLock) -> String,
+) -> String {
+    if locks.is_empty() {
+        return "<D:lockdiscovery/>".to_owned();
+    }
+    let mut out = String::from("<D:lockdiscovery>");
+    for lock in locks {
+        activelock(&mut out, lock, now, &root_href(lock));
+    }
+    out.push_str("</D:lockdiscovery>");
+    out
+}
+
+fn activelock(out: &mut String, lock: &ActiveLock, now: Timestamp, root_href: &str) {
+    out.push_str("<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope>");
+    out.push_str(match lock.scope {
+        LockScope::Exclusive => "<D:exclusive/>",
+        LockScope::Shared => "<D:shared/>",
+    });
+    out.push_str("</D:lockscope><D:depth>");
+    out.push_str(match lock.depth {
+        LockDepth::Zero => "0",
+        LockDepth::Infinity => "infinity",
+    });
+    out.push_str("</D:depth>");
+    if let Some(owner) = &lock.owner {
+        // Stored as the client's whole DAV:owner element, self-contained.
+        out.push_str(owner);
+    }
+    out.push_str("<D:timeout>Second-");
+    out.push_str(&now.seconds_until(lock.expires).to_string());
+    out.push_str("</D:timeout><D:locktoken><D:href>");
+    out.push_str(&escape(lock.token.as_str()));
+    out.push_str("</D:href></D:locktoken><D:lockroot><D:href>");
+    out.push_str(&escape(root_href));
+    out.push_str("</D:href></D:lockroot></D:activelock>");
 }
 
 fn write_empty_element(out: &mut String, name: &PropertyName) {
@@ -172,8 +237,12 @@ mod tests {
 
     #[test]
     fn error_body_names_the_precondition() {
-        let body = error_body(Precondition::PropfindFiniteDepth, "no <infinity>");
+        let body = error_body(Precondition::PropfindFiniteDepth, &[], "no <infinity>");
         assert!(body.contains("<D:propfind-finite-depth/>"));
         assert!(body.contains("no &lt;infinity&gt;"));
+        let body = error_body(Precondition::LockTokenSubmitted, &["/a".into()], "locked");
+        assert!(
+            body.contains("<D:lock-token-submitted><D:href>/a</D:href></D:lock-token-submitted>")
+        );
     }
 }

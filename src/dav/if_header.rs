@@ -1,0 +1,325 @@
+//! The `If` request header (RFC 4918 §10.4): parsing and evaluation.
+//!
+//! ```text
+//! If = 1*No-tag-list | 1*Tagged-list
+//! Tagged-list = Resource-Tag 1*List      Resource-Tag = "<" Simple-ref ">"
+//! List = "(" 1*Condition ")"             Condition = ["Not"] (Coded-URL | "[" entity-tag "]")
+//! ```
+//! Lists are ORed, the conditions inside a list ANDed. Every state token in
+//! the header counts as submitted, whatever the evaluation gives (§10.4.1).
+
+use crate::locks::LockToken;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operand {
+    /// A state token (a lock token, or `DAV:no-lock`, which no lock has).
+    Token(String),
+    /// An entity tag as sent, with quotes and an optional `W/`.
+    Etag(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub not: bool,
+    pub operand: Operand,
+}
+
+/// One parenthesised list, for the Request-URI or a tagged resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct List {
+    /// The Resource-Tag (absolute URI or absolute path) for tagged lists.
+    pub resource: Option<String>,
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IfHeader {
+    pub lists: Vec<List>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid If header: {0}")]
+pub struct IfHeaderError(pub String);
+
+/// What the evaluator needs to know about one resource.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceState {
+    /// Current strong ETag, `None` when the resource does not exist.
+    pub etag: Option<String>,
+    /// Tokens of the locks that cover the resource.
+    pub lock_tokens: Vec<LockToken>,
+}
+
+impl IfHeader {
+    pub fn parse(text: &str) -> Result<IfHeader, IfHeaderError> {
+        let mut parser = Parser { rest: text };
+        let mut lists = Vec::new();
+        let mut tagged: Option<bool> = None;
+        let mut current_tag: Option<String> = None;
+        loop {
+            parser.skip_space();
+            match parser.peek() {
+                None => break,
+                Some('<') => {
+                    if tagged == Some(false) {
+                        return Err(IfHeaderError("tagged and untagged lists mixed".into()));
+                    }
+                    tagged = Some(true);
+                    current_tag = Some(parser.angle()?);
+                    parser.skip_space();
+                    if parser.peek() != Some('(') {
+                        return Err(IfHeaderError(
+                            "a resource tag must be followed by a list".into(),
+                        ));
+                    }
+                }
+                Some('(') => {
+                    if tagged.is_none() {
+                        tagged = Some(false);
+                    }
+                    let conditions = parser.list()?;
+                    lists.push(List {
+                        resource: current_tag.clone(),
+                        conditions,
+                    });
+                }
+                Some(c) => return Err(IfHeaderError(format!("unexpected {c:?}"))),
+            }
+        }
+        if lists.is_empty() {
+            return Err(IfHeaderError("no list".into()));
+        }
+        Ok(IfHeader { lists })
+    }
+
+    /// Every state token named anywhere in the header.
+    pub fn submitted_tokens(&self) -> Vec<LockToken> {
+        let mut tokens: Vec<LockToken> = Vec::new();
+        for list in &self.lists {
+            for condition in &list.conditions {
+                if let Operand::Token(token) = &condition.operand {
+                    let token = LockToken(token.clone());
+                    if !tokens.contains(&token) {
+                        tokens.push(token);
+                    }
+                }
+            }
+        }
+        tokens
+    }
+
+    /// True when at least one list holds. `state_of(None)` is the Request-URI;
+    /// `state_of(Some(tag))` a tagged resource (`None` back: not ours, false).
+    pub fn evaluate(
+        &self,
+        mut state_of: impl FnMut(Option<&str>) -> Option<ResourceState>,
+    ) -> bool {
+        self.lists.iter().any(|list| {
+            let Some(state) = state_of(list.resource.as_deref()) else {
+                return false;
+            };
+            list.conditions.iter().all(|c| c.holds(&state))
+        })
+    }
+}
+
+impl Condition {
+    fn holds(&self, state: &ResourceState) -> bool {
+        let matched = match &self.operand {
+            Operand::Token(token) => state.lock_tokens.iter().any(|t| t.as_str() == token),
+            Operand::Etag(tag) => state
+                .etag
+                .as_deref()
+                .is_some_and(|etag| opaque(etag) == opaque(tag)),
+        };
+        matched != self.not
+    }
+}
+
+/// The opaque part of an entity tag (weak comparison, RFC 9110 §8.8.3.2).
+fn opaque(tag: &str) -> &str {
+    tag.strip_prefix("W/").unwrap_or(tag)
+}
+
+struct Parser<'a> {
+    rest: &'a str,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<char> {
+        self.rest.chars().next()
+    }
+
+    fn skip_space(&mut self) {
+        self.rest = self.rest.trim_start_matches([' ', '\t', '\r', '\n']);
+    }
+
+    fn expect(&mut self, c: char) -> Result<(), IfHeaderError> {
+        match self.rest.strip_prefix(c) {
+            Some(rest) => {
+                self.rest = rest;
+                Ok(())
+            }
+            None => Err(IfHeaderError(format!("expected {c:?}"))),
+        }
+    }
+
+    fn delimited(&mut self, open: char, close: char) -> Result<String, IfHeaderError> {
+        self.expect(open)?;
+        let end = self
+            .rest
+            .find(close)
+            .ok_or_else(|| IfHeaderError(format!("missing {close:?}")))?;
+        let inner = self.rest[..end].trim().to_owned();
+        self.rest = &self.rest[end + close.len_utf8()..];
+        if inner.is_empty() {
+            return Err(IfHeaderError(format!("empty {open}{close}")));
+        }
+        Ok(inner)
+    }
+
+    fn angle(&mut self) -> Result<String, IfHeaderError> {
+        self.delimited('<', '>')
+    }
+
+    fn list(&mut self) -> Result<Vec<Condition>, IfHeaderError> {
+        self.expect('(')?;
+        let mut conditions = Vec::new();
+        loop {
+            self.skip_space();
+            let not = match self.rest.get(..3) {
+                Some(word) if word.eq_ignore_ascii_case("not") => {
+                    self.rest = &self.rest[3..];
+                    self.skip_space();
+                    true
+                }
+                _ => false,
+            };
+            let operand = match self.peek() {
+                Some('<') => Operand::Token(self.angle()?),
+                Some('[') => {
+                    let tag = self.delimited('[', ']')?;
+                    if !(tag.starts_with('"') || tag.starts_with("W/\"")) || !tag.ends_with('"') {
+                        return Err(IfHeaderError(format!("{tag} is not an entity tag")));
+                    }
+                    Operand::Etag(tag)
+                }
+                Some(')') if !not && !conditions.is_empty() => {
+                    self.rest = &self.rest[1..];
+                    return Ok(conditions);
+                }
+                _ => return Err(IfHeaderError("expected a state token or [etag]".into())),
+            };
+            conditions.push(Condition { not, operand });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tok(s: &str) -> Condition {
+        Condition {
+            not: false,
+            operand: Operand::Token(s.into()),
+        }
+    }
+
+    #[test]
+    fn untagged_lists_with_not_and_etags_s10_4_6() {
+        let h = IfHeader::parse(r#"(<urn:uuid:a> ["e1"]) (Not <DAV:no-lock> [W/"e2"])"#).unwrap();
+        assert_eq!(h.lists.len(), 2);
+        assert_eq!(h.lists[0].resource, None);
+        assert_eq!(
+            h.lists[0].conditions,
+            vec![
+                tok("urn:uuid:a"),
+                Condition {
+                    not: false,
+                    operand: Operand::Etag("\"e1\"".into())
+                }
+            ]
+        );
+        assert!(h.lists[1].conditions[0].not);
+        assert_eq!(
+            h.submitted_tokens(),
+            vec![
+                LockToken("urn:uuid:a".into()),
+                LockToken("DAV:no-lock".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn tagged_lists_s10_4_7() {
+        let h =
+            IfHeader::parse("<http://h/a/> (<urn:uuid:1>) <http://h/a/b> (<urn:uuid:2>) ([\"x\"])")
+                .unwrap();
+        assert_eq!(h.lists.len(), 3);
+        assert_eq!(h.lists[0].resource.as_deref(), Some("http://h/a/"));
+        assert_eq!(h.lists[2].resource.as_deref(), Some("http://h/a/b"));
+    }
+
+    #[test]
+    fn malformed_headers_are_refused() {
+        for bad in [
+            "",
+            "()",
+            "(<a>",
+            "<a>",
+            "(Not)",
+            "(<a>) <b> (<c>) (<d>",
+            "([nope])",
+            "x",
+            "(<a>) <t> (<b>) junk",
+        ] {
+            assert!(IfHeader::parse(bad).is_err(), "{bad:?}");
+        }
+        // Tagged then untagged is not allowed.
+        assert!(
+            IfHeader::parse("<http://h/a> (<x>) (<y>)").is_ok(),
+            "a tag applies to following lists"
+        );
+        assert!(IfHeader::parse("(<x>) <http://h/a> (<y>)").is_err());
+    }
+
+    #[test]
+    fn lists_are_ored_and_conditions_anded_s10_4_3() {
+        let locked = ResourceState {
+            etag: Some("\"e1\"".into()),
+            lock_tokens: vec![LockToken("urn:uuid:a".into())],
+        };
+        let eval = |text: &str| {
+            IfHeader::parse(text)
+                .unwrap()
+                .evaluate(|_| Some(locked.clone()))
+        };
+        assert!(eval("(<urn:uuid:a>)"));
+        assert!(!eval("(<urn:uuid:b>)"));
+        assert!(eval("(<urn:uuid:b>) (<urn:uuid:a>)"));
+        assert!(!eval("(<urn:uuid:a> [\"other\"])"));
+        assert!(eval("(<urn:uuid:a> [W/\"e1\"])"));
+        assert!(eval("(Not <DAV:no-lock>)"));
+        assert!(!eval("(<DAV:no-lock>)"));
+        assert!(eval("(<urn:uuid:b>) (Not <DAV:no-lock>)"));
+    }
+
+    #[test]
+    fn etag_on_unmapped_resource_is_false_and_not_etag_true_s10_4_11() {
+        let missing = ResourceState::default();
+        let eval = |text: &str| {
+            IfHeader::parse(text)
+                .unwrap()
+                .evaluate(|_| Some(missing.clone()))
+        };
+        assert!(!eval("([\"e\"])"));
+        assert!(eval("(Not [\"e\"])"));
+    }
+
+    #[test]
+    fn foreign_resources_make_their_list_false() {
+        let h = IfHeader::parse("<http://elsewhere/x> (Not <DAV:no-lock>)").unwrap();
+        assert!(!h.evaluate(|_| None));
+    }
+}

@@ -1,0 +1,235 @@
+//! LOCK (RFC 4918 §9.10): create a lock, or refresh one (no body, `If`
+//! naming exactly one token). A lock answered 200/201 is already in the
+//! lock store: the core's decision and the durable insert happen under the
+//! same mutex.
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Response, StatusCode, header, request::Parts};
+
+use crate::dav::body::{self, Body};
+use crate::dav::error::DavError;
+use crate::dav::headers::{self, Depth};
+use crate::dav::path::{RequestPath, href};
+use crate::dav::xml::{self, render};
+use crate::dav::{DavState, now, read_xml_body};
+use crate::locks::{
+    self, ActiveLock, LockDepth, LockError, LockScope, LockToken, Reach, ResourcePath,
+    TimeoutRequest, WriteIntent,
+};
+
+pub enum LockRequest {
+    Create {
+        path: ResourcePath,
+        scope: LockScope,
+        depth: LockDepth,
+        owner: Option<String>,
+        timeout: Vec<TimeoutRequest>,
+    },
+    Refresh {
+        path: ResourcePath,
+        token: LockToken,
+        timeout: Vec<TimeoutRequest>,
+    },
+}
+
+impl LockRequest {
+    pub async fn parse(
+        state: &DavState,
+        parts: &Parts,
+        target: RequestPath,
+        body: Body,
+        submitted: &[LockToken],
+    ) -> Result<Self, DavError> {
+        let timeout = headers::timeout(&parts.headers);
+        let body = read_xml_body(state, body).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            // §9.10.2: a refresh names its lock in the If header; Depth is ignored.
+            return match submitted {
+                [token] => Ok(Self::Refresh {
+                    path: target.path,
+                    token: token.clone(),
+                    timeout,
+                }),
+                _ => Err(DavError::BadRequest(
+                    "a LOCK without a body refreshes a lock and needs an If header naming exactly one lock token".into(),
+                )),
+            };
+        }
+        let info = xml::lockinfo::parse(&body)?;
+        // §9.10.3: only 0 and infinity; no Depth means infinity.
+        let depth = match Depth::from_headers(&parts.headers)? {
+            None | Some(Depth::Infinity) => LockDepth::Infinity,
+            Some(Depth::Zero) => LockDepth::Zero,
+            Some(Depth::One) => {
+                return Err(DavError::BadRequest(
+                    "LOCK takes Depth: 0 or infinity".into(),
+                ));
+            }
+        };
+        Ok(Self::Create {
+            path: target.path,
+            scope: info.scope,
+            depth,
+            owner: info.owner,
+            timeout,
+        })
+    }
+}
+
+pub async fn execute(
+    state: &Arc<DavState>,
+    request: LockRequest,
+    submitted: Vec<LockToken>,
+) -> Result<Response<Body>, DavError> {
+    state
+        .blocking(move |s| match request {
+            LockRequest::Create {
+                path,
+                scope,
+                depth,
+                owner,
+                timeout,
+            } => create(s, path, scope, depth, owner, timeout, &submitted),
+            LockRequest::Refresh {
+                path,
+                token,
+                timeout,
+            } => refresh(s, &path, &token, &timeout),
+        })
+        .await
+}
+
+fn create(
+    s: &DavState,
+    path: ResourcePath,
+    scope: LockScope,
+    depth: LockDepth,
+    owner: Option<String>,
+    timeout: Vec<TimeoutRequest>,
+    submitted: &[LockToken],
+) -> Result<Response<Body>, DavError> {
+    let existing = s.metadata_if_exists(&path)?;
+    if existing.is_none() {
+        let parent = path.parent().unwrap_or_default();
+        if !s
+            .metadata_if_exists(&parent)?
+            .is_some_and(|m| m.is_collection())
+        {
+            // §9.10.6: never create intermediate collections.
+            return Err(DavError::Conflict(
+                "the parent collection does not exist".into(),
+            ));
+        }
+    }
+    let now = now();
+    let mut manager = s.lock_manager();
+    let lock = manager.acquire(
+        locks::LockRequest {
+            token: LockToken(format!("urn:uuid:{}", uuid::Uuid::new_v4())),
+            root: path.clone(),
+            scope,
+            depth,
+            owner,
+            principal: None,
+            timeout,
+        },
+        now,
+    )?;
+    let undo = |manager: &mut locks::LockManager, error: DavError| {
+        manager.break_lock(&lock.token);
+        Err(error)
+    };
+    if existing.is_none() {
+        // §7.3: an unmapped URL becomes an empty, locked resource. That adds
+        // a member to the parent, so the parent's locks have their say.
+        let intent = WriteIntent::new()
+            .touches(&path, Reach::Resource)
+            .changes_members_of_parent(&path);
+        let created = manager
+            .check_write(intent, &with_own(submitted, &lock), None, now)
+            .map_err(DavError::from)
+            .and_then(|permit| {
+                let pending = s.content.begin_write(&permit, &path)?;
+                pending.commit()?;
+                Ok(())
+            });
+        if let Err(error) = created {
+            return undo(&mut manager, error);
+        }
+    }
+    if let Err(error) = s.lock_store.insert(&lock) {
+        return undo(&mut manager, error.into());
+    }
+    drop(manager);
+    let is_collection = existing.as_ref().is_some_and(|m| m.is_collection());
+    let status = if existing.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut response = lock_response(status, &lock, now, &href(&path, is_collection))?;
+    let token = HeaderValue::from_str(&format!("<{}>", lock.token))
+        .map_err(|e| DavError::Internal(e.to_string()))?;
+    response.headers_mut().insert("lock-token", token);
+    Ok(response)
+}
+
+/// The new lock's own token counts as submitted for creating its resource.
+fn with_own(submitted: &[LockToken], lock: &ActiveLock) -> Vec<LockToken> {
+    let mut tokens = submitted.to_vec();
+    tokens.push(lock.token.clone());
+    tokens
+}
+
+fn refresh(
+    s: &DavState,
+    path: &ResourcePath,
+    token: &LockToken,
+    timeout: &[TimeoutRequest],
+) -> Result<Response<Body>, DavError> {
+    let now = now();
+    let mut manager = s.lock_manager();
+    let lock = manager
+        .refresh(token, path, timeout, None, now)
+        .map_err(|e| match e {
+            LockError::TokenMismatch => DavError::RefreshTokenMismatch,
+            other => other.into(),
+        })?;
+    s.lock_store.update_expiry(&lock)?;
+    drop(manager);
+    let root_is_collection = s
+        .content
+        .metadata(&lock.root)
+        .is_ok_and(|m| m.is_collection());
+    lock_response(
+        StatusCode::OK,
+        &lock,
+        now,
+        &href(&lock.root, root_is_collection),
+    )
+}
+
+/// `<D:prop><D:lockdiscovery>` with the one lock (§9.10.1).
+fn lock_response(
+    status: StatusCode,
+    lock: &ActiveLock,
+    now: locks::Timestamp,
+    root_href: &str,
+) -> Result<Response<Body>, DavError> {
+    let mut xml = String::from(render::XML_DECLARATION);
+    xml.push_str("<D:prop xmlns:D=\"DAV:\">");
+    xml.push_str(&render::lockdiscovery(
+        std::slice::from_ref(lock),
+        now,
+        |_| root_href.to_owned(),
+    ));
+    xml.push_str("</D:prop>\n");
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/xml; charset=utf-8")
+        // §9.10: LOCK responses are not cacheable.
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(body::full(xml))
+        .map_err(|e| DavError::Internal(e.to_string()))
+}

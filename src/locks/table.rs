@@ -1,0 +1,133 @@
+//! The lock table: locks indexed by token, by root path and by expiry.
+//!
+//! Lookups cost O(path depth + matches), never O(number of locks): the
+//! locks covering a path are found by visiting its ancestors in `by_root`,
+//! and the locks below a path by one ordered range of `by_root` (all paths
+//! that start with a given path sort together, right after it).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::model::{ActiveLock, LockToken, ResourcePath, Timestamp};
+
+#[derive(Debug, Default, Clone)]
+pub struct LockTable {
+    by_token: HashMap<LockToken, ActiveLock>,
+    by_root: BTreeMap<ResourcePath, Vec<LockToken>>,
+    by_expiry: BTreeSet<(Timestamp, LockToken)>,
+}
+
+impl LockTable {
+    pub fn len(&self) -> usize {
+        self.by_token.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_token.is_empty()
+    }
+
+    pub fn get(&self, token: &LockToken) -> Option<&ActiveLock> {
+        self.by_token.get(token)
+    }
+
+    pub fn insert(&mut self, lock: ActiveLock) {
+        if let Some(old) = self.by_token.get(&lock.token).cloned() {
+            self.remove(&old.token);
+        }
+        self.by_root
+            .entry(lock.root.clone())
+            .or_default()
+            .push(lock.token.clone());
+        self.by_expiry.insert((lock.expires, lock.token.clone()));
+        self.by_token.insert(lock.token.clone(), lock);
+    }
+
+    pub fn remove(&mut self, token: &LockToken) -> Option<ActiveLock> {
+        let lock = self.by_token.remove(token)?;
+        if let Some(tokens) = self.by_root.get_mut(&lock.root) {
+            tokens.retain(|t| t != token);
+            if tokens.is_empty() {
+                self.by_root.remove(&lock.root);
+            }
+        }
+        self.by_expiry.remove(&(lock.expires, lock.token.clone()));
+        Some(lock)
+    }
+
+    /// Moves a lock's expiry (refresh).
+    pub fn set_expiry(
+        &mut self,
+        token: &LockToken,
+        timeout_seconds: u64,
+        expires: Timestamp,
+    ) -> Option<&ActiveLock> {
+        let lock = self.by_token.get_mut(token)?;
+        self.by_expiry.remove(&(lock.expires, token.clone()));
+        lock.expires = expires;
+        lock.timeout_seconds = timeout_seconds;
+        self.by_expiry.insert((expires, token.clone()));
+        Some(lock)
+    }
+
+    /// Locks that cover `path`: rooted at it, or at an ancestor with depth
+    /// infinity. Expired locks are left out.
+    pub fn covering<'a>(
+        &'a self,
+        path: &'a ResourcePath,
+        now: Timestamp,
+    ) -> impl Iterator<Item = &'a ActiveLock> + 'a {
+        let depth = path.segments().len();
+        (0..=depth)
+            .filter_map(move |n| {
+                let ancestor =
+                    ResourcePath::from_segments(path.segments()[..n].iter().cloned()).ok()?;
+                self.by_root.get(&ancestor)
+            })
+            .flatten()
+            .filter_map(|token| self.by_token.get(token))
+            .filter(move |lock| lock.covers(path) && !lock.is_expired(now))
+    }
+
+    /// Locks rooted strictly below `path`. Expired locks are left out.
+    pub fn below<'a>(
+        &'a self,
+        path: &'a ResourcePath,
+        now: Timestamp,
+    ) -> impl Iterator<Item = &'a ActiveLock> + 'a {
+        self.by_root
+            .range(path.clone()..)
+            .skip_while(move |(root, _)| *root == path)
+            .take_while(move |(root, _)| root.starts_with(path))
+            .flat_map(|(_, tokens)| tokens.iter())
+            .filter_map(|token| self.by_token.get(token))
+            .filter(move |lock| !lock.is_expired(now))
+    }
+
+    /// Locks rooted at `path` or below it, expired or not.
+    pub fn rooted_in_tree(&self, path: &ResourcePath) -> Vec<LockToken> {
+        self.by_root
+            .range(path.clone()..)
+            .take_while(|(root, _)| root.starts_with(path))
+            .flat_map(|(_, tokens)| tokens.iter().cloned())
+            .collect()
+    }
+
+    /// Removes and returns every lock whose expiry is at or before `now`.
+    pub fn remove_expired(&mut self, now: Timestamp) -> Vec<ActiveLock> {
+        let due: Vec<LockToken> = self
+            .by_expiry
+            .iter()
+            .take_while(|(expires, _)| *expires <= now)
+            .map(|(_, token)| token.clone())
+            .collect();
+        due.iter().filter_map(|token| self.remove(token)).collect()
+    }
+
+    /// The earliest expiry, for the sweeper to sleep until.
+    pub fn next_expiry(&self) -> Option<Timestamp> {
+        self.by_expiry.iter().next().map(|(expires, _)| *expires)
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &ActiveLock> {
+        self.by_token.values()
+    }
+}
