@@ -22,6 +22,10 @@ pub enum Reach {
     Resource,
     /// The resource and everything below it (DELETE, MOVE and COPY of trees).
     Subtree,
+    /// A resource the store creates atomically or not at all (MKCOL's
+    /// mkdir): checked against locks like `Resource`, but not latched, so
+    /// racing creators get the store's answer (405) rather than a 423.
+    Create,
     /// Only the member list of a collection (a member is added or removed):
     /// checked against the collection's locks, but not latched, so writers
     /// of different members do not hold each other off.
@@ -88,7 +92,7 @@ impl WriteLatches {
         let latching = intent
             .targets
             .iter()
-            .filter(|(_, r)| *r != Reach::MemberList);
+            .filter(|(_, r)| matches!(r, Reach::Resource | Reach::Subtree));
         for (path, reach) in latching.clone() {
             if let Some((_, busy, _)) = active
                 .iter()
@@ -150,7 +154,7 @@ impl WritePermit {
             .targets
             .iter()
             .any(|(target, reach)| match reach {
-                Reach::Resource => target == path,
+                Reach::Resource | Reach::Create => target == path,
                 Reach::Subtree => path.starts_with(target),
                 Reach::MemberList => false,
             })

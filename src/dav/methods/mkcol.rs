@@ -38,7 +38,7 @@ impl MkcolRequest {
 
     pub fn intent(&self) -> WriteIntent {
         WriteIntent::new()
-            .touches(&self.path, Reach::Resource)
+            .touches(&self.path, Reach::Create)
             .changes_members_of_parent(&self.path)
     }
 }
