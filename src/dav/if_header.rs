@@ -317,6 +317,103 @@ mod tests {
         assert!(eval("(Not [\"e\"])"));
     }
 
+    /// Renders an AST the way a client would write it.
+    fn render(header: &IfHeader) -> String {
+        let mut out = String::new();
+        let mut last_tag: Option<&str> = None;
+        for list in &header.lists {
+            if let Some(tag) = list.resource.as_deref() {
+                if last_tag != Some(tag) {
+                    out.push_str(&format!("<{tag}> "));
+                    last_tag = Some(tag);
+                }
+            }
+            out.push('(');
+            for c in &list.conditions {
+                if c.not {
+                    out.push_str("Not ");
+                }
+                match &c.operand {
+                    Operand::Token(t) => out.push_str(&format!("<{t}> ")),
+                    Operand::Etag(e) => out.push_str(&format!("[{e}] ")),
+                }
+            }
+            out.push_str(") ");
+        }
+        out
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn condition() -> impl Strategy<Value = Condition> {
+            let token = "urn:uuid:[0-9a-f]{8}|DAV:no-lock".prop_map(Operand::Token);
+            let etag = "(W/)?\"[a-z0-9-]{1,12}\"".prop_map(Operand::Etag);
+            (any::<bool>(), prop_oneof![token, etag])
+                .prop_map(|(not, operand)| Condition { not, operand })
+        }
+
+        fn header() -> impl Strategy<Value = IfHeader> {
+            let tag = proptest::option::of("/[a-z]{1,6}(/[a-z]{1,6})?|http://h/[a-z]{1,6}");
+            (
+                any::<bool>(),
+                proptest::collection::vec(
+                    (tag, proptest::collection::vec(condition(), 1..4)),
+                    1..4,
+                ),
+            )
+                .prop_map(|(tagged, lists)| IfHeader {
+                    lists: lists
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (tag, conditions))| List {
+                            // Untagged headers have no tags; tagged ones start with one.
+                            resource: if !tagged {
+                                None
+                            } else {
+                                tag.or_else(|| (i == 0).then(|| "/first".to_owned()))
+                            },
+                            conditions,
+                        })
+                        .collect(),
+                })
+                .prop_map(|mut h| {
+                    // A list without a tag in a tagged header belongs to the
+                    // previous tag: make the AST say so.
+                    let mut last = None;
+                    for list in &mut h.lists {
+                        match &list.resource {
+                            Some(tag) => last = Some(tag.clone()),
+                            None => list.resource = last.clone(),
+                        }
+                    }
+                    h
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn rendered_headers_parse_back_to_the_same_ast(h in header()) {
+                let text = render(&h);
+                prop_assert_eq!(IfHeader::parse(&text).unwrap(), h);
+            }
+
+            #[test]
+            fn arbitrary_text_never_panics(text in "\\PC{0,80}") {
+                let _ = IfHeader::parse(&text);
+            }
+
+            #[test]
+            fn not_inverts_a_single_condition(c in condition()) {
+                let state = ResourceState { etag: Some("\"x\"".into()), lock_tokens: vec![LockToken("urn:uuid:00000000".into())] };
+                let plain = IfHeader { lists: vec![List { resource: None, conditions: vec![Condition { not: false, ..c.clone() }] }] };
+                let negated = IfHeader { lists: vec![List { resource: None, conditions: vec![Condition { not: true, ..c }] }] };
+                prop_assert_ne!(plain.evaluate(|_| Some(state.clone())), negated.evaluate(|_| Some(state.clone())));
+            }
+        }
+    }
+
     #[test]
     fn foreign_resources_make_their_list_false() {
         let h = IfHeader::parse("<http://elsewhere/x> (Not <DAV:no-lock>)").unwrap();

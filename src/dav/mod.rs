@@ -238,6 +238,14 @@ impl DavService {
             "LOCK" => {
                 let request =
                     lock::LockRequest::parse(state, &parts, target, body, &submitted).await?;
+                // A refresh's If header only names its lock; whether that lock
+                // covers the URL is the refresh's own check (412 with
+                // lock-token-matches-request-uri, §9.10.6).
+                let conditions = if request.is_refresh() {
+                    conditions.without_if_header()
+                } else {
+                    conditions
+                };
                 conditions.check(state, false).await?;
                 lock::execute(state, request, submitted).await
             }
@@ -297,6 +305,13 @@ impl Conditions {
             .as_ref()
             .map(IfHeader::submitted_tokens)
             .unwrap_or_default()
+    }
+
+    fn without_if_header(self) -> Self {
+        Self {
+            if_header: None,
+            ..self
+        }
     }
 
     /// Evaluates HTTP preconditions (RFC 9110 §13.2.2) and the If header

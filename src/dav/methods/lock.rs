@@ -34,6 +34,10 @@ pub enum LockRequest {
 }
 
 impl LockRequest {
+    pub fn is_refresh(&self) -> bool {
+        matches!(self, Self::Refresh { .. })
+    }
+
     pub async fn parse(
         state: &DavState,
         parts: &Parts,
