@@ -30,20 +30,23 @@ pub fn build(settings: &Settings) -> anyhow::Result<DavService> {
         Arc::new(SqliteStore::open(&settings.state_dir).with_context(|| {
             format!("cannot open the state in {}", settings.state_dir.display())
         })?);
-    // Locks answered 200 before a restart or a crash are still in force.
-    let mut locks = LockManager::new(settings.lock_timeouts);
-    locks.restore(state.load().context("cannot load the stored locks")?);
-    if !locks.is_empty() {
+    // Locks answered 200 before a restart or a crash are still in force:
+    // they are read from the state database, never from memory.
+    let held = state
+        .all_locks(crate::dav::now())
+        .context("cannot read the stored locks")?;
+    if !held.is_empty() {
         tracing::info!(
-            locks = locks.len(),
-            "restored locks from the state directory"
+            locks = held.len(),
+            "locks from before the restart are in force"
         );
     }
     Ok(DavService::new(DavState {
         content: Arc::new(content),
         properties: state.clone(),
         lock_store: state,
-        locks: Mutex::new(locks),
+        locks: LockManager::new(settings.lock_timeouts),
+        gate: Mutex::new(()),
         config: DavConfig {
             allow_depth_infinity: settings.allow_depth_infinity,
             max_xml_body: settings.max_xml_body,

@@ -24,6 +24,7 @@ use crate::dav::body::Body;
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let service = crate::app::build(&settings)?;
     let listener = TcpListener::bind(settings.listen).await?;
+    let shutdown = shutdown_signal()?;
     let addr = listener.local_addr()?;
     {
         let mut stdout = std::io::stdout().lock();
@@ -37,7 +38,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         "serving"
     );
     let sweeper = tokio::spawn(service.clone().run_lock_sweeper());
-    run(listener, service, shutdown_signal(), settings.drain_timeout).await;
+    run(listener, service, shutdown, settings.drain_timeout).await;
     sweeper.abort();
     tracing::info!("stopped");
     Ok(())
@@ -118,27 +119,17 @@ async fn handle(
     Ok(response)
 }
 
-/// Completes on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+/// A future that completes on SIGTERM or Ctrl-C. The handlers are installed
+/// here, before the caller announces the URL, so a signal sent the moment
+/// the server is up is already a graceful shutdown.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
+    })
 }

@@ -183,7 +183,14 @@ impl DavError {
     /// The reason shown to the client; server-side details stay in the log.
     fn public_reason(&self) -> String {
         match self {
-            Self::Store(StoreError::Io { .. } | StoreError::Database(_)) | Self::Internal(_) => {
+            Self::Store(StoreError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::InvalidFilename =>
+            {
+                "a name in the path is too long or not allowed by the filesystem".to_owned()
+            }
+            Self::Store(StoreError::Io { .. } | StoreError::Database(_)) | Self::Internal(_)
+                if self.status().is_server_error() =>
+            {
                 "internal server error".to_owned()
             }
             Self::Store(StoreError::Reserved(_)) => "not found".to_owned(),
@@ -212,7 +219,13 @@ pub fn store_error_status(e: &StoreError) -> StatusCode {
             std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
                 StatusCode::INSUFFICIENT_STORAGE
             }
-            std::io::ErrorKind::DirectoryNotEmpty => StatusCode::CONFLICT,
+            std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::NotADirectory => {
+                StatusCode::CONFLICT
+            }
+            // ENAMETOOLONG and names the filesystem cannot hold.
+            std::io::ErrorKind::InvalidFilename | std::io::ErrorKind::InvalidInput => {
+                StatusCode::BAD_REQUEST
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         },
     }

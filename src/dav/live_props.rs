@@ -74,7 +74,13 @@ pub fn value(local: &str, path: &ResourcePath, meta: &Meta, state: &DavState) ->
         "supportedlock" => Some(PropValue::Xml(render::SUPPORTED_LOCK.to_owned())),
         "lockdiscovery" => {
             let now = now();
-            let locks = state.lock_manager().covering(path, now);
+            let locks = match state.covering_locks(path, now) {
+                Ok(locks) => locks,
+                Err(e) => {
+                    tracing::error!(%path, error = %e, "reading locks failed");
+                    return None;
+                }
+            };
             Some(PropValue::Xml(render::lockdiscovery(&locks, now, |lock| {
                 // A lock rooted above `path` has members, so it is a collection.
                 href(&lock.root, lock.root != *path || meta.is_collection())

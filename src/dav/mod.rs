@@ -29,8 +29,11 @@ use self::error::DavError;
 use self::if_header::{IfHeader, ResourceState};
 use self::path::parse_request_path;
 use self::xml::XmlError;
-use crate::locks::{LockManager, LockToken, ResourcePath, Timestamp, WriteIntent, WritePermit};
-use crate::store::{ContentStore, LockStore, Meta, PropertyStore, StoreError};
+use crate::locks::{
+    ActiveLock, LockManager, LockTable, LockToken, Reach, ResourcePath, Timestamp, WriteIntent,
+    WritePermit,
+};
+use crate::store::{ContentStore, LockSelection, LockStore, Meta, PropertyStore, StoreError};
 
 /// Limits and switches of the DAV layer.
 #[derive(Debug, Clone)]
@@ -54,11 +57,13 @@ impl Default for DavConfig {
 pub struct DavState {
     pub content: Arc<dyn ContentStore>,
     pub properties: Arc<dyn PropertyStore>,
+    /// The locks themselves (the source of truth) ...
     pub lock_store: Arc<dyn LockStore>,
-    /// The lock core. Held only for short, non-async sections; a LOCK also
-    /// writes its new lock to `lock_store` while holding it, so the check and
-    /// the durable insert are one step.
-    pub locks: Mutex<LockManager>,
+    /// ... and the rules and write latches applied to them.
+    pub locks: LockManager,
+    /// Serialises this process's lock decisions with its write checks, so a
+    /// LOCK cannot slip between a write's check and its latch.
+    pub gate: Mutex<()>,
     pub config: DavConfig,
 }
 
@@ -72,10 +77,9 @@ pub fn now() -> Timestamp {
 }
 
 impl DavState {
-    pub fn lock_manager(&self) -> MutexGuard<'_, LockManager> {
-        // A panic while holding the guard cannot leave the table half-changed
-        // (every change is one insert or remove), so poisoning is ignored.
-        self.locks.lock().unwrap_or_else(PoisonError::into_inner)
+    fn hold_gate(&self) -> MutexGuard<'_, ()> {
+        // The guard protects no data, so a poisoned one is as good as new.
+        self.gate.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The write gate: a permit for `intent`, or why not.
@@ -84,24 +88,76 @@ impl DavState {
         intent: WriteIntent,
         submitted: &[LockToken],
     ) -> Result<WritePermit, DavError> {
+        let now = now();
+        let selections: Vec<LockSelection> = intent
+            .targets()
+            .iter()
+            .map(|(path, reach)| LockSelection {
+                path: path.clone(),
+                with_members: *reach == Reach::Subtree,
+            })
+            .collect();
+        let _gate = self.hold_gate();
+        let table = self.lock_store.view(&selections, now)?;
         Ok(self
-            .lock_manager()
-            .check_write(intent, submitted, None, now())?)
+            .locks
+            .check_write(&table, intent, submitted, None, now)?)
+    }
+
+    /// Live locks covering `path` (lockdiscovery, the If header).
+    pub fn covering_locks(
+        &self,
+        path: &ResourcePath,
+        now: Timestamp,
+    ) -> Result<Vec<ActiveLock>, DavError> {
+        let selection = LockSelection {
+            path: path.clone(),
+            with_members: false,
+        };
+        Ok(self
+            .lock_store
+            .view(&[selection], now)?
+            .covering_locks(path, now))
+    }
+
+    /// Runs a lock decision in one store transaction: `decide` sees the
+    /// selected locks; its changes are committed only if it returns `Ok`.
+    pub fn lock_transaction<T>(
+        &self,
+        selections: &[LockSelection],
+        now: Timestamp,
+        decide: impl FnOnce(&LockManager, &mut LockTable) -> Result<T, DavError>,
+    ) -> Result<T, DavError> {
+        let mut decide = Some(decide);
+        let mut outcome = None;
+        let _gate = self.hold_gate();
+        self.lock_store.transact(selections, now, &mut |table| {
+            let Some(decide) = decide.take() else {
+                return false;
+            };
+            let result = decide(&self.locks, table);
+            let commit = result.is_ok();
+            outcome = Some(result);
+            commit
+        })?;
+        outcome.unwrap_or_else(|| Err(DavError::Internal("lock transaction did not run".into())))
     }
 
     /// Drops the locks rooted at `path` or below (their resources are gone).
     pub fn forget_locks_in_tree(&self, path: &ResourcePath) -> Result<(), DavError> {
-        let gone = self.lock_manager().forget_tree(path);
-        let tokens: Vec<LockToken> = gone.into_iter().map(|l| l.token).collect();
-        Ok(self.lock_store.remove(&tokens)?)
+        let selection = LockSelection {
+            path: path.clone(),
+            with_members: true,
+        };
+        self.lock_transaction(&[selection], now(), |_, table| {
+            table.forget_tree(path);
+            Ok(())
+        })
     }
 
-    /// Removes expired locks from the table and from storage.
+    /// Removes expired locks from storage.
     pub fn sweep_expired_locks(&self) -> Result<usize, DavError> {
-        let expired = self.lock_manager().expire(now());
-        let tokens: Vec<LockToken> = expired.into_iter().map(|l| l.token).collect();
-        self.lock_store.remove(&tokens)?;
-        Ok(tokens.len())
+        Ok(self.lock_store.remove_expired(now())?.len())
     }
 
     /// Whether something exists at `path`.
@@ -157,7 +213,17 @@ impl DavService {
     /// Expired locks are already ignored by every lookup; this only frees them.
     pub async fn run_lock_sweeper(self) {
         loop {
-            let next = self.state.lock_manager().next_expiry();
+            let next = match self
+                .state
+                .blocking(|s| Ok(s.lock_store.next_expiry()?))
+                .await
+            {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the next lock expiry failed");
+                    None
+                }
+            };
             let wait = next.map_or(SWEEP_INTERVAL, |at| {
                 Duration::from_millis(at.0.saturating_sub(now().0))
                     .clamp(Duration::from_millis(50), SWEEP_INTERVAL)
@@ -338,8 +404,8 @@ impl Conditions {
                         Err(_) => None,
                     };
                     let lock_tokens = s
-                        .lock_manager()
-                        .covering(&path, now)
+                        .covering_locks(&path, now)
+                        .unwrap_or_default()
                         .into_iter()
                         .map(|l| l.token)
                         .collect();

@@ -1,8 +1,8 @@
 //! The lock core: pure decisions about who may change what.
 //!
-//! No I/O and no clock: `now` is an argument, and persistence is the
-//! caller's job (the DAV layer writes every change through to the
-//! `LockStore` before answering). `tests/architecture.rs` enforces the
+//! No I/O and no clock: `now` is an argument. Decisions run on a
+//! `LockTable` that the store loads and writes back inside one transaction
+//! (`LockStore::transact`): decide in the core, commit in the store. `tests/architecture.rs` enforces the
 //! purity. The invariants are numbered in `docs/locking.md`.
 
 pub mod model;
@@ -17,7 +17,7 @@ pub use model::{
 };
 pub use write_intent::{Reach, WriteIntent, WriteLatches, WritePermit};
 
-use table::LockTable;
+pub use table::{LockChange, LockTable};
 
 /// Why the core refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,10 +57,10 @@ pub struct LockRequest {
     pub timeout: Vec<TimeoutRequest>,
 }
 
-/// The lock table plus the rules that govern it.
+/// The rules of locking, applied to a `LockTable` (the whole table or the
+/// part of it a decision needs), plus the latches of writes in progress.
 #[derive(Debug)]
 pub struct LockManager {
-    table: LockTable,
     latches: Arc<WriteLatches>,
     policy: TimeoutPolicy,
 }
@@ -77,7 +77,6 @@ impl Default for LockManager {
 impl LockManager {
     pub fn new(policy: TimeoutPolicy) -> Self {
         Self {
-            table: LockTable::default(),
             latches: Arc::new(WriteLatches::default()),
             policy,
         }
@@ -87,55 +86,23 @@ impl LockManager {
         self.policy
     }
 
-    /// Adds locks read back from storage (expired ones are dropped later).
-    pub fn restore(&mut self, locks: impl IntoIterator<Item = ActiveLock>) {
-        for lock in locks {
-            self.table.insert(lock);
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.table.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
-    }
-
-    /// A live lock by token.
-    pub fn get(&self, token: &LockToken, now: Timestamp) -> Option<&ActiveLock> {
-        self.table.get(token).filter(|l| !l.is_expired(now))
-    }
-
-    /// Live locks that cover `path` (for lockdiscovery and the If header).
-    pub fn covering(&self, path: &ResourcePath, now: Timestamp) -> Vec<ActiveLock> {
-        self.table.covering(path, now).cloned().collect()
-    }
-
     /// Grants a new lock, or names the lock it conflicts with (§6.1, §9.10).
     pub fn acquire(
-        &mut self,
+        &self,
+        table: &mut LockTable,
         request: LockRequest,
         now: Timestamp,
     ) -> Result<ActiveLock, LockError> {
         let compatible = |existing: &ActiveLock| {
             existing.scope == LockScope::Shared && request.scope == LockScope::Shared
         };
-        if let Some(existing) = self
-            .table
-            .covering(&request.root, now)
-            .find(|l| !compatible(l))
-        {
+        if let Some(existing) = table.covering(&request.root, now).find(|l| !compatible(l)) {
             return Err(LockError::Conflict {
                 lock_root: existing.root.clone(),
             });
         }
         if request.depth == LockDepth::Infinity {
-            if let Some(existing) = self
-                .table
-                .below(&request.root, now)
-                .find(|l| !compatible(l))
-            {
+            if let Some(existing) = table.below(&request.root, now).find(|l| !compatible(l)) {
                 return Err(LockError::Conflict {
                     lock_root: existing.root.clone(),
                 });
@@ -160,22 +127,23 @@ impl LockManager {
             created: now,
             expires: now.plus_seconds(timeout_seconds),
         };
-        self.table.insert(lock.clone());
+        table.insert(lock.clone());
         Ok(lock)
     }
 
     /// Restarts a lock's timer (§9.10.2); `path` must be in the lock's scope.
     pub fn refresh(
-        &mut self,
+        &self,
+        table: &mut LockTable,
         token: &LockToken,
         path: &ResourcePath,
         timeout: &[TimeoutRequest],
         principal: Option<&str>,
         now: Timestamp,
     ) -> Result<ActiveLock, LockError> {
-        self.owned_lock_covering(token, path, principal, now)?;
+        owned_lock_covering(table, token, path, principal, now)?;
         let seconds = self.policy.grant(timeout);
-        self.table
+        table
             .set_expiry(token, seconds, now.plus_seconds(seconds))
             .cloned()
             .ok_or(LockError::TokenMismatch)
@@ -183,60 +151,15 @@ impl LockManager {
 
     /// Removes a whole lock by token from any URL in its scope (§9.11).
     pub fn release(
-        &mut self,
+        &self,
+        table: &mut LockTable,
         token: &LockToken,
         path: &ResourcePath,
         principal: Option<&str>,
         now: Timestamp,
     ) -> Result<ActiveLock, LockError> {
-        self.owned_lock_covering(token, path, principal, now)?;
-        self.table.remove(token).ok_or(LockError::TokenMismatch)
-    }
-
-    fn owned_lock_covering(
-        &self,
-        token: &LockToken,
-        path: &ResourcePath,
-        principal: Option<&str>,
-        now: Timestamp,
-    ) -> Result<&ActiveLock, LockError> {
-        let lock = self
-            .get(token, now)
-            .filter(|l| l.covers(path))
-            .ok_or(LockError::TokenMismatch)?;
-        if lock.principal.is_some() && lock.principal.as_deref() != principal {
-            return Err(LockError::NotOwner);
-        }
-        Ok(lock)
-    }
-
-    /// Removes a lock whatever its owner (an administrator breaking it).
-    pub fn break_lock(&mut self, token: &LockToken) -> Option<ActiveLock> {
-        self.table.remove(token)
-    }
-
-    /// Removes the locks rooted at `path` or below: their resources were
-    /// deleted or moved away (§6.1 item 8, §9.6, §9.9).
-    pub fn forget_tree(&mut self, path: &ResourcePath) -> Vec<ActiveLock> {
-        let tokens = self.table.rooted_in_tree(path);
-        tokens.iter().filter_map(|t| self.table.remove(t)).collect()
-    }
-
-    /// Removes expired locks, returning them (for storage and the audit).
-    pub fn expire(&mut self, now: Timestamp) -> Vec<ActiveLock> {
-        self.table.remove_expired(now)
-    }
-
-    pub fn next_expiry(&self) -> Option<Timestamp> {
-        self.table.next_expiry()
-    }
-
-    pub fn all(&self, now: Timestamp) -> Vec<ActiveLock> {
-        self.table
-            .all()
-            .filter(|l| !l.is_expired(now))
-            .cloned()
-            .collect()
+        owned_lock_covering(table, token, path, principal, now)?;
+        table.remove(token).ok_or(LockError::TokenMismatch)
     }
 
     /// The write gate (§7, §7.4): every lock covering a target must be
@@ -245,6 +168,7 @@ impl LockManager {
     /// the targets are latched for the duration of the write.
     pub fn check_write(
         &self,
+        table: &LockTable,
         intent: WriteIntent,
         submitted: &[LockToken],
         principal: Option<&str>,
@@ -256,15 +180,15 @@ impl LockManager {
         };
         let mut locked_members: Vec<ResourcePath> = Vec::new();
         for (path, reach) in intent.targets() {
-            let covering: Vec<&ActiveLock> = self.table.covering(path, now).collect();
+            let covering: Vec<&ActiveLock> = table.covering(path, now).collect();
             if !covering.is_empty() && !covering.iter().any(|l| may_use(l)) {
                 return Err(LockError::Locked {
                     lock_root: covering[0].root.clone(),
                 });
             }
             if *reach == Reach::Subtree {
-                for lock in self.table.below(path, now) {
-                    let member_ok = self.table.covering(&lock.root, now).any(may_use);
+                for lock in table.below(path, now) {
+                    let member_ok = table.covering(&lock.root, now).any(may_use);
                     if !member_ok && !locked_members.contains(&lock.root) {
                         locked_members.push(lock.root.clone());
                     }
@@ -282,6 +206,23 @@ impl LockManager {
             .map_err(|path| LockError::BeingWritten { path })?;
         Ok(WritePermit::grant(intent, Some(latch)))
     }
+}
+
+fn owned_lock_covering<'a>(
+    table: &'a LockTable,
+    token: &LockToken,
+    path: &ResourcePath,
+    principal: Option<&str>,
+    now: Timestamp,
+) -> Result<&'a ActiveLock, LockError> {
+    let lock = table
+        .get(token)
+        .filter(|l| !l.is_expired(now) && l.covers(path))
+        .ok_or(LockError::TokenMismatch)?;
+    if lock.principal.is_some() && lock.principal.as_deref() != principal {
+        return Err(LockError::NotOwner);
+    }
+    Ok(lock)
 }
 
 #[cfg(test)]

@@ -9,11 +9,25 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::model::{ActiveLock, LockToken, ResourcePath, Timestamp};
 
+/// One change made to a table, for the store to write back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockChange {
+    Insert(ActiveLock),
+    /// New timeout and expiry of an existing lock (refresh).
+    Update(ActiveLock),
+    Remove(LockToken),
+}
+
+/// A set of locks: the whole table, or the part of it a decision needs
+/// (see `LockStore::transact`). Changes made through `insert`, `remove`,
+/// `set_expiry`, `forget_tree` and `remove_expired` are journaled, so the
+/// store can write exactly those back.
 #[derive(Debug, Default, Clone)]
 pub struct LockTable {
     by_token: HashMap<LockToken, ActiveLock>,
     by_root: BTreeMap<ResourcePath, Vec<LockToken>>,
     by_expiry: BTreeSet<(Timestamp, LockToken)>,
+    changes: Vec<LockChange>,
 }
 
 impl LockTable {
@@ -29,9 +43,25 @@ impl LockTable {
         self.by_token.get(token)
     }
 
+    /// Adds a lock read from storage (not journaled).
+    pub fn load(&mut self, lock: ActiveLock) {
+        self.index(lock);
+    }
+
+    /// Adds a new lock.
     pub fn insert(&mut self, lock: ActiveLock) {
+        self.changes.push(LockChange::Insert(lock.clone()));
+        self.index(lock);
+    }
+
+    /// The changes made since the table was loaded, oldest first.
+    pub fn take_changes(&mut self) -> Vec<LockChange> {
+        std::mem::take(&mut self.changes)
+    }
+
+    fn index(&mut self, lock: ActiveLock) {
         if let Some(old) = self.by_token.get(&lock.token).cloned() {
-            self.remove(&old.token);
+            self.unindex(&old.token);
         }
         self.by_root
             .entry(lock.root.clone())
@@ -42,6 +72,12 @@ impl LockTable {
     }
 
     pub fn remove(&mut self, token: &LockToken) -> Option<ActiveLock> {
+        let lock = self.unindex(token)?;
+        self.changes.push(LockChange::Remove(token.clone()));
+        Some(lock)
+    }
+
+    fn unindex(&mut self, token: &LockToken) -> Option<ActiveLock> {
         let lock = self.by_token.remove(token)?;
         if let Some(tokens) = self.by_root.get_mut(&lock.root) {
             tokens.retain(|t| t != token);
@@ -65,6 +101,7 @@ impl LockTable {
         lock.expires = expires;
         lock.timeout_seconds = timeout_seconds;
         self.by_expiry.insert((expires, token.clone()));
+        self.changes.push(LockChange::Update(lock.clone()));
         Some(lock)
     }
 
@@ -109,6 +146,18 @@ impl LockTable {
             .take_while(|(root, _)| root.starts_with(path))
             .flat_map(|(_, tokens)| tokens.iter().cloned())
             .collect()
+    }
+
+    /// Removes the locks rooted at `path` or below: their resources were
+    /// deleted or moved away (§6.1 item 8, §9.6, §9.9).
+    pub fn forget_tree(&mut self, path: &ResourcePath) -> Vec<ActiveLock> {
+        let tokens = self.rooted_in_tree(path);
+        tokens.iter().filter_map(|t| self.remove(t)).collect()
+    }
+
+    /// Live locks covering `path`, cloned (for lockdiscovery and `If`).
+    pub fn covering_locks(&self, path: &ResourcePath, now: Timestamp) -> Vec<ActiveLock> {
+        self.covering(path, now).cloned().collect()
     }
 
     /// Removes and returns every lock whose expiry is at or before `now`.

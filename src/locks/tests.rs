@@ -30,68 +30,80 @@ use LockScope::{Exclusive, Shared};
 
 #[test]
 fn exclusive_conflicts_with_any_lock_and_shared_with_shared_is_fine_s6_1() {
-    let mut m = LockManager::default();
-    m.acquire(request(1, "/a", Shared, Zero), NOW).unwrap();
-    m.acquire(request(2, "/a", Shared, Zero), NOW).unwrap();
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/a", Shared, Zero), NOW)
+        .unwrap();
+    m.acquire(&mut tb, request(2, "/a", Shared, Zero), NOW)
+        .unwrap();
     assert_eq!(
-        m.acquire(request(3, "/a", Exclusive, Zero), NOW),
+        m.acquire(&mut tb, request(3, "/a", Exclusive, Zero), NOW),
         Err(LockError::Conflict { lock_root: p("/a") })
     );
-    let mut m = LockManager::default();
-    m.acquire(request(1, "/a", Exclusive, Zero), NOW).unwrap();
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/a", Exclusive, Zero), NOW)
+        .unwrap();
     assert!(matches!(
-        m.acquire(request(2, "/a", Shared, Zero), NOW),
+        m.acquire(&mut tb, request(2, "/a", Shared, Zero), NOW),
         Err(LockError::Conflict { .. })
     ));
     // §9.10.5: the same exclusive lock cannot be requested twice.
     assert!(matches!(
-        m.acquire(request(3, "/a", Exclusive, Zero), NOW),
+        m.acquire(&mut tb, request(3, "/a", Exclusive, Zero), NOW),
         Err(LockError::Conflict { .. })
     ));
 }
 
 #[test]
 fn conflicts_are_found_through_ancestors_and_descendants_s6_1_s7_4() {
-    let mut m = LockManager::default();
-    m.acquire(request(1, "/a", Exclusive, Infinity), NOW)
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/a", Exclusive, Infinity), NOW)
         .unwrap();
     assert_eq!(
-        m.acquire(request(2, "/a/b/c", Exclusive, Zero), NOW),
+        m.acquire(&mut tb, request(2, "/a/b/c", Exclusive, Zero), NOW),
         Err(LockError::Conflict { lock_root: p("/a") })
     );
-    let mut m = LockManager::default();
-    m.acquire(request(1, "/a/b/c", Exclusive, Zero), NOW)
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/a/b/c", Exclusive, Zero), NOW)
         .unwrap();
     assert_eq!(
-        m.acquire(request(2, "/a", Exclusive, Infinity), NOW),
+        m.acquire(&mut tb, request(2, "/a", Exclusive, Infinity), NOW),
         Err(LockError::Conflict {
             lock_root: p("/a/b/c")
         })
     );
     // A depth-0 lock on /a does not reach /a/b/c.
-    assert!(m.acquire(request(3, "/a", Exclusive, Zero), NOW).is_ok());
+    assert!(
+        m.acquire(&mut tb, request(3, "/a", Exclusive, Zero), NOW)
+            .is_ok()
+    );
     // Sibling prefixes are not descendants.
     assert!(
-        m.acquire(request(4, "/ab", Exclusive, Infinity), NOW)
+        m.acquire(&mut tb, request(4, "/ab", Exclusive, Infinity), NOW)
             .is_ok()
     );
 }
 
 #[test]
 fn writes_need_a_submitted_token_of_a_covering_lock_s7() {
-    let mut m = LockManager::default();
-    m.acquire(request(1, "/a", Exclusive, Infinity), NOW)
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/a", Exclusive, Infinity), NOW)
         .unwrap();
     let put = || WriteIntent::new().touches(&p("/a/f"), Reach::Resource);
     assert_eq!(
-        m.check_write(put(), &[], None, NOW).unwrap_err(),
+        m.check_write(&tb, put(), &[], None, NOW).unwrap_err(),
         LockError::Locked { lock_root: p("/a") }
     );
-    assert!(m.check_write(put(), &[t(1)], None, NOW).is_ok());
-    assert!(m.check_write(put(), &[t(9)], None, NOW).is_err());
+    assert!(m.check_write(&tb, put(), &[t(1)], None, NOW).is_ok());
+    assert!(m.check_write(&tb, put(), &[t(9)], None, NOW).is_err());
     // Unrelated paths are free.
     assert!(
         m.check_write(
+            &tb,
             WriteIntent::new().touches(&p("/b"), Reach::Resource),
             &[],
             None,
@@ -103,68 +115,83 @@ fn writes_need_a_submitted_token_of_a_covering_lock_s7() {
 
 #[test]
 fn depth_zero_collection_lock_protects_the_member_list_not_member_content_s7_4() {
-    let mut m = LockManager::default();
-    m.acquire(request(1, "/c", Exclusive, Zero), NOW).unwrap();
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/c", Exclusive, Zero), NOW)
+        .unwrap();
     let overwrite = WriteIntent::new().touches(&p("/c/existing"), Reach::Resource);
-    assert!(m.check_write(overwrite, &[], None, NOW).is_ok());
+    assert!(m.check_write(&tb, overwrite, &[], None, NOW).is_ok());
     let create = WriteIntent::new()
         .touches(&p("/c/new"), Reach::Resource)
         .changes_members_of_parent(&p("/c/new"));
     assert_eq!(
-        m.check_write(create.clone(), &[], None, NOW).unwrap_err(),
+        m.check_write(&tb, create.clone(), &[], None, NOW)
+            .unwrap_err(),
         LockError::Locked { lock_root: p("/c") }
     );
-    assert!(m.check_write(create, &[t(1)], None, NOW).is_ok());
+    assert!(m.check_write(&tb, create, &[t(1)], None, NOW).is_ok());
 }
 
 #[test]
 fn tree_writes_name_each_locked_member_s9_6_1() {
-    let mut m = LockManager::default();
-    m.acquire(request(1, "/t/x", Exclusive, Zero), NOW).unwrap();
-    m.acquire(request(2, "/t/y/z", Shared, Zero), NOW).unwrap();
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/t/x", Exclusive, Zero), NOW)
+        .unwrap();
+    m.acquire(&mut tb, request(2, "/t/y/z", Shared, Zero), NOW)
+        .unwrap();
     let delete = || WriteIntent::new().touches(&p("/t"), Reach::Subtree);
     assert_eq!(
-        m.check_write(delete(), &[], None, NOW).unwrap_err(),
+        m.check_write(&tb, delete(), &[], None, NOW).unwrap_err(),
         LockError::LockedMembers {
             roots: vec![p("/t/x"), p("/t/y/z")]
         }
     );
     assert_eq!(
-        m.check_write(delete(), &[t(1)], None, NOW).unwrap_err(),
+        m.check_write(&tb, delete(), &[t(1)], None, NOW)
+            .unwrap_err(),
         LockError::LockedMembers {
             roots: vec![p("/t/y/z")]
         }
     );
-    assert!(m.check_write(delete(), &[t(1), t(2)], None, NOW).is_ok());
+    assert!(
+        m.check_write(&tb, delete(), &[t(1), t(2)], None, NOW)
+            .is_ok()
+    );
 }
 
 #[test]
 fn an_expired_lock_is_neither_reported_nor_enforced_s6_6() {
-    let mut m = LockManager::default();
-    let lock = m.acquire(request(1, "/a", Exclusive, Zero), NOW).unwrap();
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
+    let lock = m
+        .acquire(&mut tb, request(1, "/a", Exclusive, Zero), NOW)
+        .unwrap();
     assert_eq!(lock.expires, NOW.plus_seconds(60));
     let put = || WriteIntent::new().touches(&p("/a"), Reach::Resource);
     let just_before = Timestamp(lock.expires.0 - 1);
-    assert!(m.check_write(put(), &[], None, just_before).is_err());
-    assert!(m.check_write(put(), &[], None, lock.expires).is_ok());
-    assert!(m.covering(&p("/a"), lock.expires).is_empty());
+    assert!(m.check_write(&tb, put(), &[], None, just_before).is_err());
+    assert!(m.check_write(&tb, put(), &[], None, lock.expires).is_ok());
+    assert!(tb.covering_locks(&p("/a"), lock.expires).is_empty());
     assert!(
-        m.acquire(request(2, "/a", Exclusive, Zero), lock.expires)
+        m.acquire(&mut tb, request(2, "/a", Exclusive, Zero), lock.expires)
             .is_ok()
     );
     // The sweeper removes the expired one.
-    assert_eq!(m.expire(lock.expires).len(), 1);
-    assert_eq!(m.len(), 1);
+    assert_eq!(tb.remove_expired(lock.expires).len(), 1);
+    assert_eq!(tb.len(), 1);
 }
 
 #[test]
 fn refresh_restarts_the_timer_from_any_url_in_scope_s9_10_2() {
-    let mut m = LockManager::default();
-    m.acquire(request(1, "/a", Exclusive, Infinity), NOW)
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/a", Exclusive, Infinity), NOW)
         .unwrap();
     let later = NOW.plus_seconds(50);
     let refreshed = m
         .refresh(
+            &mut tb,
             &t(1),
             &p("/a/deep/file"),
             &[TimeoutRequest::Seconds(100)],
@@ -174,11 +201,11 @@ fn refresh_restarts_the_timer_from_any_url_in_scope_s9_10_2() {
         .unwrap();
     assert_eq!(refreshed.expires, later.plus_seconds(100));
     assert_eq!(
-        m.refresh(&t(1), &p("/elsewhere"), &[], None, later),
+        m.refresh(&mut tb, &t(1), &p("/elsewhere"), &[], None, later),
         Err(LockError::TokenMismatch)
     );
     assert_eq!(
-        m.refresh(&t(7), &p("/a"), &[], None, later),
+        m.refresh(&mut tb, &t(7), &p("/a"), &[], None, later),
         Err(LockError::TokenMismatch)
     );
 }
@@ -200,64 +227,82 @@ fn timeouts_are_capped_and_infinite_becomes_the_maximum_s10_7() {
 
 #[test]
 fn unlock_removes_the_whole_lock_from_any_url_in_scope_s9_11() {
-    let mut m = LockManager::default();
-    m.acquire(request(1, "/a", Shared, Infinity), NOW).unwrap();
-    m.acquire(request(2, "/a", Shared, Infinity), NOW).unwrap();
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/a", Shared, Infinity), NOW)
+        .unwrap();
+    m.acquire(&mut tb, request(2, "/a", Shared, Infinity), NOW)
+        .unwrap();
     assert_eq!(
-        m.release(&t(1), &p("/b"), None, NOW),
+        m.release(&mut tb, &t(1), &p("/b"), None, NOW),
         Err(LockError::TokenMismatch)
     );
-    m.release(&t(1), &p("/a/x"), None, NOW).unwrap();
+    m.release(&mut tb, &t(1), &p("/a/x"), None, NOW).unwrap();
     // The other shared lock stays.
-    assert_eq!(m.covering(&p("/a"), NOW).len(), 1);
+    assert_eq!(tb.covering_locks(&p("/a"), NOW).len(), 1);
 }
 
 #[test]
 fn locks_of_other_principals_do_not_authorise_s6_4() {
-    let mut m = LockManager::default();
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
     let mut r = request(1, "/a", Exclusive, Zero);
     r.principal = Some("alice".into());
-    m.acquire(r, NOW).unwrap();
+    m.acquire(&mut tb, r, NOW).unwrap();
     let put = || WriteIntent::new().touches(&p("/a"), Reach::Resource);
-    assert!(m.check_write(put(), &[t(1)], Some("bob"), NOW).is_err());
-    assert!(m.check_write(put(), &[t(1)], Some("alice"), NOW).is_ok());
+    assert!(
+        m.check_write(&tb, put(), &[t(1)], Some("bob"), NOW)
+            .is_err()
+    );
+    assert!(
+        m.check_write(&tb, put(), &[t(1)], Some("alice"), NOW)
+            .is_ok()
+    );
     assert_eq!(
-        m.release(&t(1), &p("/a"), Some("bob"), NOW),
+        m.release(&mut tb, &t(1), &p("/a"), Some("bob"), NOW),
         Err(LockError::NotOwner)
     );
 }
 
 #[test]
 fn deleting_a_tree_forgets_the_locks_rooted_in_it_s6_1_item_8() {
-    let mut m = LockManager::default();
-    m.acquire(request(1, "/t", Exclusive, Zero), NOW).unwrap();
-    m.acquire(request(2, "/t/x", Exclusive, Zero), NOW).unwrap();
-    m.acquire(request(3, "/tx", Exclusive, Zero), NOW).unwrap();
-    let gone: Vec<_> = m
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/t", Exclusive, Zero), NOW)
+        .unwrap();
+    m.acquire(&mut tb, request(2, "/t/x", Exclusive, Zero), NOW)
+        .unwrap();
+    m.acquire(&mut tb, request(3, "/tx", Exclusive, Zero), NOW)
+        .unwrap();
+    let gone: Vec<_> = tb
         .forget_tree(&p("/t"))
         .into_iter()
         .map(|l| l.token)
         .collect();
     assert_eq!(gone.len(), 2);
     assert!(gone.contains(&t(1)) && gone.contains(&t(2)));
-    assert_eq!(m.len(), 1);
+    assert_eq!(tb.len(), 1);
 }
 
 #[test]
 fn a_write_in_progress_holds_off_locks_and_writers() {
     let m_intent = || WriteIntent::new().touches(&p("/f"), Reach::Resource);
-    let mut m = LockManager::default();
-    let permit = m.check_write(m_intent(), &[], None, NOW).unwrap();
+    let m = LockManager::default();
+    let mut tb = LockTable::default();
+    let permit = m.check_write(&tb, m_intent(), &[], None, NOW).unwrap();
     assert_eq!(
-        m.check_write(m_intent(), &[], None, NOW).unwrap_err(),
+        m.check_write(&tb, m_intent(), &[], None, NOW).unwrap_err(),
         LockError::BeingWritten { path: p("/f") }
     );
     assert!(matches!(
-        m.acquire(request(1, "/f", Exclusive, Zero), NOW),
+        m.acquire(&mut tb, request(1, "/f", Exclusive, Zero), NOW),
         Err(LockError::BeingWritten { .. })
     ));
     drop(permit);
-    assert!(m.acquire(request(1, "/f", Exclusive, Zero), NOW).is_ok());
+    assert!(
+        m.acquire(&mut tb, request(1, "/f", Exclusive, Zero), NOW)
+            .is_ok()
+    );
 }
 
 /// The lock table checked against a brute-force model: a plain list of
@@ -354,7 +399,8 @@ mod model_check {
         #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
         #[test]
         fn lock_table_agrees_with_brute_force_model(ops in proptest::collection::vec(op(), 1..60)) {
-            let mut core = LockManager::default();
+            let core = LockManager::default();
+            let mut tb = LockTable::default();
             let mut model: Vec<ActiveLock> = Vec::new();
             let mut now = NOW;
             let mut next_token = 0u32;
@@ -367,7 +413,7 @@ mod model_check {
                         let expected = model_acquire_ok(&model, &root, scope, depth, now);
                         let mut r = request(next_token, PATHS[path], scope, depth);
                         r.timeout = vec![TimeoutRequest::Seconds(seconds)];
-                        let got = core.acquire(r, now);
+                        let got = core.acquire(&mut tb, r, now);
                         prop_assert_eq!(got.is_ok(), expected, "LOCK {} {:?} {:?}", PATHS[path], scope, depth);
                         if let Ok(lock) = got {
                             model.push(lock);
@@ -377,7 +423,7 @@ mod model_check {
                     Op::Refresh { token, path, seconds } => {
                         let target = p(PATHS[path]);
                         let expected = live(&model, now).any(|l| l.token == t(token) && l.covers(&target));
-                        let got = core.refresh(&t(token), &target, &[TimeoutRequest::Seconds(seconds)], None, now);
+                        let got = core.refresh(&mut tb, &t(token), &target, &[TimeoutRequest::Seconds(seconds)], None, now);
                         prop_assert_eq!(got.is_ok(), expected);
                         if let Ok(lock) = got {
                             prop_assert_eq!(lock.expires, now.plus_seconds(seconds));
@@ -389,7 +435,7 @@ mod model_check {
                     Op::Unlock { token, path } => {
                         let target = p(PATHS[path]);
                         let expected = live(&model, now).any(|l| l.token == t(token) && l.covers(&target));
-                        prop_assert_eq!(core.release(&t(token), &target, None, now).is_ok(), expected);
+                        prop_assert_eq!(core.release(&mut tb, &t(token), &target, None, now).is_ok(), expected);
                         if expected {
                             model.retain(|l| l.token != t(token));
                         }
@@ -399,18 +445,18 @@ mod model_check {
                         let submitted: Vec<LockToken> = submitted.into_iter().map(t).collect();
                         let reach = if subtree { Reach::Subtree } else { Reach::Resource };
                         let expected = model_write_ok(&model, &target, subtree, &submitted, now);
-                        let got = core.check_write(WriteIntent::new().touches(&target, reach), &submitted, None, now);
+                        let got = core.check_write(&tb, WriteIntent::new().touches(&target, reach), &submitted, None, now);
                         prop_assert_eq!(got.is_ok(), expected, "write {} subtree={} {:?}", PATHS[path], subtree, submitted);
                     }
                     Op::Advance { seconds } => now = now.plus_seconds(seconds),
                     Op::Sweep => {
-                        core.expire(now);
+                        tb.remove_expired(now);
                         model.retain(|l| l.expires > now);
                     }
                 }
                 // I1: never two conflicting live locks on one resource.
                 for path in PATHS.iter().map(|s| p(s)) {
-                    let covering = core.covering(&path, now);
+                    let covering = tb.covering_locks(&path, now);
                     let exclusive = covering.iter().filter(|l| l.scope == Exclusive).count();
                     prop_assert!(exclusive == 0 || covering.len() == 1, "{path}: {covering:?}");
                     let mut from_model: Vec<LockToken> = live(&model, now).filter(|l| l.covers(&path)).map(|l| l.token.clone()).collect();

@@ -58,10 +58,17 @@ impl FsStore {
             match fs::canonicalize(probe) {
                 Ok(real) if real.starts_with(&self.root) => return Ok(full),
                 Ok(_) => return Err(StoreError::OutsideRoot(path.clone())),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => match probe.parent() {
-                    Some(parent) if parent.starts_with(&self.root) => probe = parent,
-                    _ => return Err(StoreError::OutsideRoot(path.clone())),
-                },
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    match probe.parent() {
+                        Some(parent) if parent.starts_with(&self.root) => probe = parent,
+                        _ => return Err(StoreError::OutsideRoot(path.clone())),
+                    }
+                }
                 Err(e) => return Err(StoreError::io(path, e)),
             }
         }
@@ -83,7 +90,12 @@ impl FsStore {
         match fs::metadata(&dir) {
             Ok(m) if m.is_dir() => Ok(dir),
             Ok(_) => Err(StoreError::ParentMissing(path.clone())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
                 Err(StoreError::ParentMissing(path.clone()))
             }
             Err(e) => Err(StoreError::io(path, e)),
@@ -444,6 +456,7 @@ mod tests {
     fn permit_all() -> WritePermit {
         LockManager::default()
             .check_write(
+                &crate::locks::LockTable::default(),
                 WriteIntent::new().touches(&ResourcePath::root(), Reach::Subtree),
                 &[],
                 None,
@@ -485,6 +498,7 @@ mod tests {
         let store = FsStore::new(dir.path(), vec![]).unwrap();
         let permit = LockManager::default()
             .check_write(
+                &crate::locks::LockTable::default(),
                 WriteIntent::new().touches(&p(&["a"]), Reach::Resource),
                 &[],
                 None,

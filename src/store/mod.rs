@@ -13,7 +13,7 @@ pub mod sqlite;
 
 use std::time::SystemTime;
 
-use crate::locks::{ActiveLock, LockToken, ResourcePath, WritePermit};
+use crate::locks::{ActiveLock, LockTable, ResourcePath, Timestamp, WritePermit};
 
 /// Errors of the storage layer; `dav::error` maps them to statuses.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +45,10 @@ pub enum StoreError {
 impl StoreError {
     pub fn io(path: &ResourcePath, source: std::io::Error) -> Self {
         match source.kind() {
-            std::io::ErrorKind::NotFound => Self::NotFound(path.clone()),
+            // A file in the middle of the path: nothing exists below it.
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
+                Self::NotFound(path.clone())
+            }
             _ => Self::Io {
                 path: path.clone(),
                 source,
@@ -238,12 +241,33 @@ pub trait PropertyStore: Send + Sync {
     fn forget_tree(&self, permit: &WritePermit, path: &ResourcePath) -> Result<(), StoreError>;
 }
 
-/// Durable lock storage. The DAV layer writes every change here before it
-/// answers, and reloads the table from here at start-up.
+/// Which locks a decision needs: those covering `path` (rooted at it or at
+/// an ancestor) and, with `with_members`, those rooted below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockSelection {
+    pub path: ResourcePath,
+    pub with_members: bool,
+}
+
+/// Durable lock storage, and the source of truth for locks: every decision
+/// reads the locks it needs from here, so a second process sharing the state
+/// (the CLI, another node) is seen at once.
 pub trait LockStore: Send + Sync {
-    fn load(&self) -> Result<Vec<ActiveLock>, StoreError>;
-    fn insert(&self, lock: &ActiveLock) -> Result<(), StoreError>;
-    /// Stores a refreshed lock's new timeout and expiry.
-    fn update_expiry(&self, lock: &ActiveLock) -> Result<(), StoreError>;
-    fn remove(&self, tokens: &[LockToken]) -> Result<(), StoreError>;
+    /// The live locks selected, as a table the lock core can query.
+    fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError>;
+    /// Decide in the core, commit in the store: in one transaction, loads
+    /// the selected live locks, runs `decide` on them and, if it returns
+    /// true, writes the table's journaled changes and commits.
+    fn transact(
+        &self,
+        selections: &[LockSelection],
+        now: Timestamp,
+        decide: &mut dyn FnMut(&mut LockTable) -> bool,
+    ) -> Result<(), StoreError>;
+    /// Deletes expired locks; returns them.
+    fn remove_expired(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError>;
+    /// The earliest expiry of any stored lock.
+    fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Every live lock (administration, start-up report).
+    fn all_locks(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError>;
 }

@@ -7,14 +7,15 @@
 use std::path::Path;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::params;
+use rusqlite::{TransactionBehavior, params};
 
 use super::{
-    CopyDepth, DeadProperty, LockStore, PatchOp, PropertyName, PropertyStore, StoreError,
-    ensure_permitted,
+    CopyDepth, DeadProperty, LockSelection, LockStore, PatchOp, PropertyName, PropertyStore,
+    StoreError, ensure_permitted,
 };
 use crate::locks::{
-    ActiveLock, LockDepth, LockScope, LockToken, ResourcePath, Timestamp, WritePermit,
+    ActiveLock, LockChange, LockDepth, LockScope, LockTable, LockToken, ResourcePath, Timestamp,
+    WritePermit,
 };
 
 const SCHEMA: &str = "
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS active_lock (
     expires_ms      INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS active_lock_root ON active_lock (root);
+CREATE INDEX IF NOT EXISTS active_lock_expiry ON active_lock (expires_ms);
 ";
 
 /// The state database file inside the state directory.
@@ -50,15 +52,22 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database in `state_dir`.
     pub fn open(state_dir: &Path) -> Result<Self, StoreError> {
-        let manager = SqliteConnectionManager::file(state_dir.join(DATABASE_FILE)).with_init(|c| {
+        let file = state_dir.join(DATABASE_FILE);
+        // WAL mode is a property of the file: set it once, on one connection,
+        // before the pool opens several (which would race for the lock).
+        {
+            let conn = rusqlite::Connection::open(&file)?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.execute_batch("PRAGMA journal_mode = WAL;")?;
+            conn.execute_batch(SCHEMA)?;
+        }
+        let manager = SqliteConnectionManager::file(file).with_init(|c| {
+            // busy_timeout first, so the other pragmas wait instead of failing.
             // NORMAL in WAL mode: a commit survives the process dying (kill -9);
             // only a power loss may take the last transactions.
-            c.execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
-            )
+            c.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
         });
         let pool = r2d2::Pool::builder().max_size(8).build(manager)?;
-        pool.get()?.execute_batch(SCHEMA)?;
         Ok(Self { pool })
     }
 }
@@ -203,104 +212,189 @@ fn millis(t: Timestamp) -> i64 {
     i64::try_from(t.0).unwrap_or(i64::MAX)
 }
 
-impl LockStore for SqliteStore {
-    fn load(&self) -> Result<Vec<ActiveLock>, StoreError> {
-        let conn = self.pool.get()?;
-        let mut stmt = conn.prepare(
-            "SELECT token, root, scope, depth, owner, principal, timeout_seconds, created_ms, expires_ms
-             FROM active_lock",
-        )?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, Option<String>>(4)?,
-                row.get::<_, Option<String>>(5)?,
-                row.get::<_, i64>(6)?,
-                row.get::<_, i64>(7)?,
-                row.get::<_, i64>(8)?,
-            ))
-        })?;
-        let mut locks = Vec::new();
-        for row in rows {
-            let (token, root, scope, depth, owner, principal, timeout, created, expires) = row?;
-            locks.push(ActiveLock {
-                token: LockToken(token),
-                root: path_from_key(&root)?,
-                scope: if scope == "shared" {
-                    LockScope::Shared
-                } else {
-                    LockScope::Exclusive
-                },
-                depth: if depth == "0" {
-                    LockDepth::Zero
-                } else {
-                    LockDepth::Infinity
-                },
-                owner,
-                principal,
-                timeout_seconds: u64::try_from(timeout).unwrap_or(0),
-                created: Timestamp(u64::try_from(created).unwrap_or(0)),
-                expires: Timestamp(u64::try_from(expires).unwrap_or(0)),
-            });
+const LOCK_COLUMNS: &str =
+    "token, root, scope, depth, owner, principal, timeout_seconds, created_ms, expires_ms";
+
+fn lock_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ActiveLock, String)> {
+    let root: String = row.get(1)?;
+    let scope: String = row.get(2)?;
+    let depth: String = row.get(3)?;
+    let lock = ActiveLock {
+        token: LockToken(row.get(0)?),
+        // Replaced by the parsed root below; kept simple for the row mapper.
+        root: ResourcePath::root(),
+        scope: if scope == "shared" {
+            LockScope::Shared
+        } else {
+            LockScope::Exclusive
+        },
+        depth: if depth == "0" {
+            LockDepth::Zero
+        } else {
+            LockDepth::Infinity
+        },
+        owner: row.get(4)?,
+        principal: row.get(5)?,
+        timeout_seconds: u64::try_from(row.get::<_, i64>(6)?).unwrap_or(0),
+        created: Timestamp(u64::try_from(row.get::<_, i64>(7)?).unwrap_or(0)),
+        expires: Timestamp(u64::try_from(row.get::<_, i64>(8)?).unwrap_or(0)),
+    };
+    Ok((lock, root))
+}
+
+fn query_locks(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    out: &mut Vec<ActiveLock>,
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, lock_from_row)?;
+    for row in rows {
+        let (mut lock, root) = row?;
+        lock.root = path_from_key(&root)?;
+        out.push(lock);
+    }
+    Ok(())
+}
+
+/// Loads the live locks the selections need (§6.1 coverage: the path and its
+/// ancestors; with members, the ordered range of roots below the path).
+fn load_selected(
+    conn: &rusqlite::Connection,
+    selections: &[LockSelection],
+    now: Timestamp,
+) -> Result<LockTable, StoreError> {
+    let mut locks = Vec::new();
+    let exact =
+        format!("SELECT {LOCK_COLUMNS} FROM active_lock WHERE root = ?1 AND expires_ms > ?2");
+    let range = format!(
+        "SELECT {LOCK_COLUMNS} FROM active_lock WHERE root >= ?1 AND root < ?2 AND expires_ms > ?3"
+    );
+    for selection in selections {
+        let segments = selection.path.segments();
+        for n in 0..=segments.len() {
+            let ancestor = ResourcePath::from_segments(segments[..n].iter().cloned())
+                .map_err(|e| StoreError::Database(e.to_string()))?;
+            query_locks(
+                conn,
+                &exact,
+                params![ancestor.key(), millis(now)],
+                &mut locks,
+            )?;
         }
-        Ok(locks)
-    }
-
-    fn insert(&self, lock: &ActiveLock) -> Result<(), StoreError> {
-        let conn = self.pool.get()?;
-        conn.prepare_cached(
-            "INSERT OR REPLACE INTO active_lock
-             (token, root, scope, depth, owner, principal, timeout_seconds, created_ms, expires_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?
-        .execute(params![
-            lock.token.as_str(),
-            lock.root.key(),
-            match lock.scope {
-                LockScope::Exclusive => "exclusive",
-                LockScope::Shared => "shared",
-            },
-            match lock.depth {
-                LockDepth::Zero => "0",
-                LockDepth::Infinity => "infinity",
-            },
-            lock.owner,
-            lock.principal,
-            i64::try_from(lock.timeout_seconds).unwrap_or(i64::MAX),
-            millis(lock.created),
-            millis(lock.expires),
-        ])?;
-        Ok(())
-    }
-
-    fn update_expiry(&self, lock: &ActiveLock) -> Result<(), StoreError> {
-        let conn = self.pool.get()?;
-        conn.prepare_cached(
-            "UPDATE active_lock SET timeout_seconds = ?2, expires_ms = ?3 WHERE token = ?1",
-        )?
-        .execute(params![
-            lock.token.as_str(),
-            i64::try_from(lock.timeout_seconds).unwrap_or(i64::MAX),
-            millis(lock.expires),
-        ])?;
-        Ok(())
-    }
-
-    fn remove(&self, tokens: &[LockToken]) -> Result<(), StoreError> {
-        if tokens.is_empty() {
-            return Ok(());
+        if selection.with_members {
+            let (lo, hi) = member_range(&selection.path);
+            query_locks(conn, &range, params![lo, hi, millis(now)], &mut locks)?;
         }
-        let mut conn = self.pool.get()?;
-        let tx = conn.transaction()?;
-        for token in tokens {
+    }
+    let mut table = LockTable::default();
+    for lock in locks {
+        table.load(lock);
+    }
+    Ok(table)
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, change: &LockChange) -> Result<(), StoreError> {
+    match change {
+        LockChange::Insert(lock) => {
+            tx.prepare_cached(&format!(
+                "INSERT OR REPLACE INTO active_lock ({LOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            ))?
+            .execute(params![
+                lock.token.as_str(),
+                lock.root.key(),
+                match lock.scope {
+                    LockScope::Exclusive => "exclusive",
+                    LockScope::Shared => "shared",
+                },
+                match lock.depth {
+                    LockDepth::Zero => "0",
+                    LockDepth::Infinity => "infinity",
+                },
+                lock.owner,
+                lock.principal,
+                i64::try_from(lock.timeout_seconds).unwrap_or(i64::MAX),
+                millis(lock.created),
+                millis(lock.expires),
+            ])?;
+        }
+        LockChange::Update(lock) => {
+            tx.prepare_cached(
+                "UPDATE active_lock SET timeout_seconds = ?2, expires_ms = ?3 WHERE token = ?1",
+            )?
+            .execute(params![
+                lock.token.as_str(),
+                i64::try_from(lock.timeout_seconds).unwrap_or(i64::MAX),
+                millis(lock.expires),
+            ])?;
+        }
+        LockChange::Remove(token) => {
             tx.prepare_cached("DELETE FROM active_lock WHERE token = ?1")?
                 .execute([token.as_str()])?;
         }
+    }
+    Ok(())
+}
+
+impl LockStore for SqliteStore {
+    fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError> {
+        let conn = self.pool.get()?;
+        load_selected(&conn, selections, now)
+    }
+
+    fn transact(
+        &self,
+        selections: &[LockSelection],
+        now: Timestamp,
+        decide: &mut dyn FnMut(&mut LockTable) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        // IMMEDIATE takes the write lock first: no other writer (process or
+        // node on this database) can change the locks between load and commit.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut table = load_selected(&tx, selections, now)?;
+        if !decide(&mut table) {
+            return Ok(()); // dropping `tx` rolls back
+        }
+        for change in table.take_changes() {
+            apply(&tx, &change)?;
+        }
         tx.commit()?;
         Ok(())
+    }
+
+    fn remove_expired(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError> {
+        let conn = self.pool.get()?;
+        let mut expired = Vec::new();
+        query_locks(
+            &conn,
+            &format!("DELETE FROM active_lock WHERE expires_ms <= ?1 RETURNING {LOCK_COLUMNS}"),
+            params![millis(now)],
+            &mut expired,
+        )?;
+        Ok(expired)
+    }
+
+    fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError> {
+        let conn = self.pool.get()?;
+        let next: Option<i64> =
+            conn.query_row("SELECT min(expires_ms) FROM active_lock", [], |row| {
+                row.get(0)
+            })?;
+        Ok(next.map(|ms| Timestamp(u64::try_from(ms).unwrap_or(0))))
+    }
+
+    fn all_locks(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError> {
+        let conn = self.pool.get()?;
+        let mut locks = Vec::new();
+        query_locks(
+            &conn,
+            &format!("SELECT {LOCK_COLUMNS} FROM active_lock WHERE expires_ms > ?1 ORDER BY root"),
+            params![millis(now)],
+            &mut locks,
+        )?;
+        Ok(locks)
     }
 }
 
@@ -316,6 +410,7 @@ mod tests {
     fn permit_all() -> WritePermit {
         LockManager::default()
             .check_write(
+                &crate::locks::LockTable::default(),
                 WriteIntent::new().touches(&ResourcePath::root(), Reach::Subtree),
                 &[],
                 None,
@@ -385,40 +480,112 @@ mod tests {
         assert_eq!(locals(&store, &p(&["ab"])), ["k"]);
     }
 
-    #[test]
-    fn locks_survive_reopening_with_every_field() {
-        let dir = tempfile::tempdir().unwrap();
-        let lock = ActiveLock {
-            token: LockToken("urn:uuid:1".into()),
-            root: p(&["a", "b c"]),
+    fn lock(token: &str, root: &[&str], expires: u64) -> ActiveLock {
+        ActiveLock {
+            token: LockToken(token.into()),
+            root: p(root),
             scope: LockScope::Shared,
             depth: LockDepth::Zero,
             owner: Some("<ns0:owner xmlns:ns0=\"DAV:\">me</ns0:owner>".into()),
             principal: Some("alice".into()),
             timeout_seconds: 60,
             created: Timestamp(1_000),
-            expires: Timestamp(61_000),
-        };
+            expires: Timestamp(expires),
+        }
+    }
+
+    fn insert(store: &SqliteStore, l: &ActiveLock) {
+        let mut inserted = false;
+        store
+            .transact(&[], Timestamp(0), &mut |table| {
+                table.insert(l.clone());
+                inserted = true;
+                true
+            })
+            .unwrap();
+        assert!(inserted);
+    }
+
+    #[test]
+    fn locks_survive_reopening_with_every_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = lock("urn:uuid:1", &["a", "b c"], 61_000);
         {
             let store = SqliteStore::open(dir.path()).unwrap();
-            store.insert(&lock).unwrap();
-            store
-                .insert(&ActiveLock {
-                    token: LockToken("urn:uuid:2".into()),
-                    ..lock.clone()
-                })
-                .unwrap();
-            store.remove(&[LockToken("urn:uuid:2".into())]).unwrap();
+            insert(&store, &a);
         }
         let store = SqliteStore::open(dir.path()).unwrap();
-        assert_eq!(store.load().unwrap(), vec![lock.clone()]);
-        let refreshed = ActiveLock {
-            timeout_seconds: 120,
-            expires: Timestamp(200_000),
-            ..lock
+        assert_eq!(store.all_locks(Timestamp(2_000)).unwrap(), vec![a.clone()]);
+        assert!(
+            store.all_locks(Timestamp(61_000)).unwrap().is_empty(),
+            "expired at its expiry"
+        );
+    }
+
+    #[test]
+    fn views_select_ancestors_and_members_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        for (token, root) in [
+            ("t-root", &[][..]),
+            ("t-a", &["a"][..]),
+            ("t-ab", &["a", "b"][..]),
+            ("t-abc", &["a", "b", "c"][..]),
+            ("t-x", &["x"][..]),
+            ("t-ab2", &["ab"][..]),
+        ] {
+            insert(&store, &lock(token, root, 100_000));
+        }
+        let tokens = |with_members| {
+            let table = store
+                .view(
+                    &[LockSelection {
+                        path: p(&["a", "b"]),
+                        with_members,
+                    }],
+                    Timestamp(0),
+                )
+                .unwrap();
+            let mut t: Vec<String> = table.all().map(|l| l.token.0.clone()).collect();
+            t.sort();
+            t
         };
-        store.update_expiry(&refreshed).unwrap();
-        assert_eq!(store.load().unwrap(), vec![refreshed]);
+        assert_eq!(tokens(false), ["t-a", "t-ab", "t-root"]);
+        assert_eq!(tokens(true), ["t-a", "t-ab", "t-abc", "t-root"]);
+    }
+
+    #[test]
+    fn a_declined_transaction_writes_nothing_and_changes_are_written_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let a = lock("urn:uuid:1", &["a"], 100_000);
+        store
+            .transact(&[], Timestamp(0), &mut |table| {
+                table.insert(a.clone());
+                false
+            })
+            .unwrap();
+        assert!(store.all_locks(Timestamp(0)).unwrap().is_empty());
+        insert(&store, &a);
+        let selection = [LockSelection {
+            path: p(&["a"]),
+            with_members: false,
+        }];
+        store
+            .transact(&selection, Timestamp(0), &mut |table| {
+                table
+                    .set_expiry(&a.token, 120, Timestamp(200_000))
+                    .is_some()
+            })
+            .unwrap();
+        assert_eq!(
+            store.all_locks(Timestamp(0)).unwrap()[0].expires,
+            Timestamp(200_000)
+        );
+        assert_eq!(store.next_expiry().unwrap(), Some(Timestamp(200_000)));
+        let expired = store.remove_expired(Timestamp(200_000)).unwrap();
+        assert_eq!(expired.len(), 1);
+        assert!(store.all_locks(Timestamp(0)).unwrap().is_empty());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::locks::{
     self, ActiveLock, LockDepth, LockError, LockScope, LockToken, Reach, ResourcePath,
     TimeoutRequest, WriteIntent,
 };
+use crate::store::LockSelection;
 
 pub enum LockRequest {
     Create {
@@ -127,45 +128,57 @@ fn create(
         }
     }
     let now = now();
-    let mut manager = s.lock_manager();
-    let lock = manager.acquire(
-        locks::LockRequest {
-            token: LockToken(format!("urn:uuid:{}", uuid::Uuid::new_v4())),
-            root: path.clone(),
-            scope,
-            depth,
-            owner,
-            principal: None,
-            timeout,
+    let parent = path.parent().unwrap_or_default();
+    let selections = [
+        LockSelection {
+            path: path.clone(),
+            with_members: depth == LockDepth::Infinity,
         },
-        now,
-    )?;
-    let undo = |manager: &mut locks::LockManager, error: DavError| {
-        manager.break_lock(&lock.token);
-        Err(error)
+        LockSelection {
+            path: parent,
+            with_members: false,
+        },
+    ];
+    let request = locks::LockRequest {
+        token: LockToken(format!("urn:uuid:{}", uuid::Uuid::new_v4())),
+        root: path.clone(),
+        scope,
+        depth,
+        owner,
+        principal: None,
+        timeout,
     };
-    if existing.is_none() {
-        // §7.3: an unmapped URL becomes an empty, locked resource. That adds
-        // a member to the parent, so the parent's locks have their say.
-        let intent = WriteIntent::new()
-            .touches(&path, Reach::Resource)
-            .changes_members_of_parent(&path);
-        let created = manager
-            .check_write(intent, &with_own(submitted, &lock), None, now)
-            .map_err(DavError::from)
-            .and_then(|permit| {
-                let pending = s.content.begin_write(&permit, &path)?;
-                pending.commit()?;
-                Ok(())
-            });
+    // One transaction: the conflict check, and the insert that is committed
+    // before anyone hears of the lock.
+    let (lock, permit) = s.lock_transaction(&selections, now, |manager, table| {
+        let lock = manager.acquire(table, request, now)?;
+        let permit = match existing {
+            Some(_) => None,
+            // §7.3: an unmapped URL becomes an empty, locked resource. That
+            // adds a member to the parent, so the parent's locks have a say.
+            None => {
+                let intent = WriteIntent::new()
+                    .touches(&path, Reach::Resource)
+                    .changes_members_of_parent(&path);
+                Some(manager.check_write(table, intent, &with_own(submitted, &lock), None, now)?)
+            }
+        };
+        Ok((lock, permit))
+    })?;
+    if let Some(permit) = permit {
+        let created = s
+            .content
+            .begin_write(&permit, &path)
+            .and_then(|pending| pending.commit());
+        drop(permit);
         if let Err(error) = created {
-            return undo(&mut manager, error);
+            s.lock_transaction(&selections, now, |_, table| {
+                table.remove(&lock.token);
+                Ok(())
+            })?;
+            return Err(error.into());
         }
     }
-    if let Err(error) = s.lock_store.insert(&lock) {
-        return undo(&mut manager, error.into());
-    }
-    drop(manager);
     let is_collection = existing.as_ref().is_some_and(|m| m.is_collection());
     let status = if existing.is_some() {
         StatusCode::OK
@@ -193,15 +206,18 @@ fn refresh(
     timeout: &[TimeoutRequest],
 ) -> Result<Response<Body>, DavError> {
     let now = now();
-    let mut manager = s.lock_manager();
-    let lock = manager
-        .refresh(token, path, timeout, None, now)
-        .map_err(|e| match e {
-            LockError::TokenMismatch => DavError::RefreshTokenMismatch,
-            other => other.into(),
-        })?;
-    s.lock_store.update_expiry(&lock)?;
-    drop(manager);
+    let selection = LockSelection {
+        path: path.clone(),
+        with_members: false,
+    };
+    let lock = s.lock_transaction(&[selection], now, |manager, table| {
+        manager
+            .refresh(table, token, path, timeout, None, now)
+            .map_err(|e| match e {
+                LockError::TokenMismatch => DavError::RefreshTokenMismatch,
+                other => other.into(),
+            })
+    })?;
     let root_is_collection = s
         .content
         .metadata(&lock.root)

@@ -11,6 +11,7 @@ use crate::dav::headers;
 use crate::dav::path::RequestPath;
 use crate::dav::{DavState, now};
 use crate::locks::{LockError, LockToken, ResourcePath};
+use crate::store::LockSelection;
 
 pub struct UnlockRequest {
     path: ResourcePath,
@@ -32,15 +33,20 @@ pub async fn execute(
 ) -> Result<Response<Body>, DavError> {
     state
         .blocking(move |s| {
-            let mut manager = s.lock_manager();
-            manager
-                .release(&request.token, &request.path, None, now())
-                .map_err(|e| match e {
-                    LockError::TokenMismatch => DavError::UnlockTokenMismatch,
-                    other => other.into(),
-                })?;
-            s.lock_store.remove(std::slice::from_ref(&request.token))?;
-            Ok(())
+            let selection = LockSelection {
+                path: request.path.clone(),
+                with_members: false,
+            };
+            let now = now();
+            s.lock_transaction(&[selection], now, |manager, table| {
+                manager
+                    .release(table, &request.token, &request.path, None, now)
+                    .map_err(|e| match e {
+                        LockError::TokenMismatch => DavError::UnlockTokenMismatch,
+                        other => other.into(),
+                    })?;
+                Ok(())
+            })
         })
         .await?;
     let mut response = Response::new(body::empty());

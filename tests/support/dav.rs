@@ -1,0 +1,89 @@
+//! Request bodies and read-back helpers for WebDAV, and a disk snapshot.
+
+use std::path::Path;
+
+use super::{Element, TestServer};
+
+/// Every file and directory under `dir` (relative paths, sorted) with file contents:
+/// used to prove that bad requests leave the disk unchanged.
+pub fn snapshot(dir: &Path) -> Vec<(String, Option<Vec<u8>>)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Option<Vec<u8>>)>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .map(|rd| rd.filter_map(Result::ok).collect())
+            .unwrap_or_default();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            if meta.is_dir() {
+                out.push((format!("{rel}/"), None));
+                walk(base, &path, out);
+            } else if meta.is_file() {
+                out.push((rel, Some(std::fs::read(&path).expect("read"))));
+            } else {
+                out.push((format!("{rel}@"), None));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// A `DAV:` namespace shorthand for the XML helpers.
+pub const DAV: &str = "DAV:";
+
+/// Body of a PROPFIND asking for named properties of the DAV: namespace.
+pub fn propfind_dav_props(names: &[&str]) -> String {
+    let props: String = names.iter().map(|n| format!("<D:{n}/>")).collect();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>{props}</D:prop></D:propfind>"#
+    )
+}
+
+pub const ALLPROP: &str =
+    r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>"#;
+
+pub const PROPNAME: &str = r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:propname/></D:propfind>"#;
+
+/// PROPPATCH body setting one dead property `<Z:name xmlns:Z="ns">value</Z:name>`
+/// (value is inserted as raw XML).
+pub fn proppatch_set(ns: &str, name: &str, value_xml: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="{ns}"><D:set><D:prop><Z:{name}>{value_xml}</Z:{name}></D:prop></D:set></D:propertyupdate>"#
+    )
+}
+
+/// PROPFIND body asking for one property `{ns}name`.
+pub fn propfind_one(ns: &str, name: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:Z="{ns}"><D:prop><Z:{name}/></D:prop></D:propfind>"#
+    )
+}
+
+/// Reads back `{ns}name` on `path` with PROPFIND Depth 0: `(propstat status, element)`.
+pub fn read_prop(server: &TestServer, path: &str, ns: &str, name: &str) -> (u16, Element) {
+    let resp = server.propfind(path, "0", Some(&propfind_one(ns, name)));
+    assert_eq!(resp.status, 207, "PROPFIND {path}: {}", resp.body);
+    let ms = resp.multistatus();
+    assert_eq!(
+        ms.responses.len(),
+        1,
+        "Depth 0 gives one response: {}",
+        resp.body
+    );
+    ms.responses[0]
+        .prop(ns, name)
+        .map(|(status, el)| (status, el.clone()))
+        .unwrap_or_else(|| {
+            panic!(
+                "property {{{ns}}}{name} absent from every propstat: {}",
+                resp.body
+            )
+        })
+}

@@ -1,0 +1,612 @@
+//! Shared harness for the integration tests: starts the real `deadbolt` binary on
+//! `127.0.0.1:0` in its own temporary directory and speaks HTTP to it.
+//!
+//! Layout of a server's temporary directory (`TestServer::tmp()`):
+//! ```text
+//! tmp/root/   the served directory (DIR)
+//! tmp/state/  the state directory (--state-dir), unless started without it
+//! ```
+//! Anything else a test puts in `tmp/` is outside the served tree.
+#![allow(dead_code)]
+
+pub mod dav;
+mod raw;
+pub mod xml;
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[allow(unused_imports)]
+pub use dav::*;
+#[allow(unused_imports)]
+pub use xml::{Element, Multistatus};
+
+/// The binary under test, built by cargo for the integration tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_deadbolt");
+
+/// How long a server may take to print its first line.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a server may take to exit after SIGTERM.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(15);
+/// Upper bound for one HTTP exchange.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub const PREFIX_LINE: &str = "deadbolt listening on ";
+
+/// A response, whichever client produced it. Header names are lower case.
+#[derive(Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub bytes: Vec<u8>,
+    pub body: String,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MAX: usize = 2000;
+        let body = if self.body.len() > MAX {
+            let mut end = MAX;
+            while !self.body.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}… ({} bytes)", &self.body[..end], self.bytes.len())
+        } else {
+            self.body.clone()
+        };
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &body)
+            .finish()
+    }
+}
+
+impl Response {
+    /// First value of a header (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A header that must be present.
+    pub fn expect_header(&self, name: &str) -> &str {
+        self.header(name)
+            .unwrap_or_else(|| panic!("missing header {name} in {self:#?}"))
+    }
+
+    /// Parses the body as a `DAV:multistatus`, panicking with the body if it is not one.
+    pub fn multistatus(&self) -> Multistatus {
+        Multistatus::parse(&self.body)
+    }
+
+    pub fn is_client_error(&self) -> bool {
+        (400..500).contains(&self.status)
+    }
+}
+
+/// What to spawn: `deadbolt ARGS...` with ENVS, in a fresh temporary directory.
+pub struct Launch {
+    tmp: tempfile::TempDir,
+    args: Vec<OsString>,
+    envs: Vec<(OsString, OsString)>,
+}
+
+impl Launch {
+    /// `deadbolt serve tmp/root --listen 127.0.0.1:0 --state-dir tmp/state`.
+    pub fn new() -> Self {
+        let mut launch = Self::without_state_dir();
+        let state = launch.tmp.path().join("state");
+        launch.args.push("--state-dir".into());
+        launch.args.push(state.into_os_string());
+        launch
+    }
+
+    /// `deadbolt serve tmp/root --listen 127.0.0.1:0` (state dir defaults to `root/.deadbolt`).
+    pub fn without_state_dir() -> Self {
+        let mut launch = Self::bare();
+        let root = launch.tmp.path().join("root");
+        launch.args = vec![
+            "serve".into(),
+            root.into_os_string(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+        ];
+        launch
+    }
+
+    /// No arguments at all: the test supplies every one of them.
+    pub fn bare() -> Self {
+        let tmp = tempfile::Builder::new()
+            .prefix("deadbolt-test-")
+            .tempdir()
+            .expect("create temp dir");
+        std::fs::create_dir_all(tmp.path().join("root")).expect("create root");
+        Launch {
+            tmp,
+            args: Vec::new(),
+            envs: Vec::new(),
+        }
+    }
+
+    pub fn tmp(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<S: Into<OsString> + Clone>(mut self, args: &[S]) -> Self {
+        self.args.extend(args.iter().cloned().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.envs.push((key.into(), value.into()));
+        self
+    }
+
+    /// Writes a file inside the temporary directory (e.g. a TOML config) and returns its path.
+    pub fn write_file(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.tmp.path().join(name);
+        std::fs::write(&path, content).expect("write file");
+        path
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(&self.args)
+            .current_dir(self.tmp.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // The developer's own DEADBOLT_* variables must not leak into a test.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("DEADBOLT_") {
+                cmd.env_remove(key);
+            }
+        }
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs the binary to completion (for `--help` and start-up failures), bounded in time.
+    pub fn run_to_exit(self, timeout: Duration) -> (ExitStatus, String, String) {
+        let mut child = self.command().spawn().expect("spawn deadbolt");
+        let out = drain(child.stdout.take().expect("stdout"));
+        let err = drain(child.stderr.take().expect("stderr"));
+        let status = wait_bounded(&mut child, timeout);
+        if status.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let (out, err) = (
+            out.join().unwrap_or_default(),
+            err.join().unwrap_or_default(),
+        );
+        let status = status.unwrap_or_else(|| {
+            panic!(
+                "deadbolt {:?} did not exit within {timeout:?}; stdout: {out}; stderr: {err}",
+                self.args
+            )
+        });
+        (status, out, err)
+    }
+
+    pub fn start(self) -> TestServer {
+        let mut server = TestServer {
+            launch: self,
+            child: None,
+            addr: String::new(),
+            base: String::new(),
+            stderr: Arc::new(Mutex::new(String::new())),
+            stdout: Arc::new(Mutex::new(String::new())),
+            agent: new_agent(),
+        };
+        server.spawn();
+        server
+    }
+}
+
+impl Default for Launch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn drain<R: Read + Send + 'static>(mut r: R) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// Waits for the child with a bounded poll; `None` if it is still running at the deadline.
+pub fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn new_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .allow_non_standard_methods(true)
+        .max_redirects(0)
+        .timeout_global(Some(REQUEST_TIMEOUT))
+        .build()
+        .into()
+}
+
+/// The real binary, running. `Drop` kills it.
+pub struct TestServer {
+    launch: Launch,
+    child: Option<Child>,
+    /// `127.0.0.1:PORT`
+    pub addr: String,
+    /// `http://127.0.0.1:PORT` (no trailing slash)
+    pub base: String,
+    stderr: Arc<Mutex<String>>,
+    stdout: Arc<Mutex<String>>,
+    agent: ureq::Agent,
+}
+
+impl TestServer {
+    /// Default server: fresh root and state dir.
+    pub fn start() -> TestServer {
+        Launch::new().start()
+    }
+
+    /// Default server plus extra flags after the defaults.
+    pub fn start_with(args: &[&str]) -> TestServer {
+        Launch::new().args(args).start()
+    }
+
+    fn spawn(&mut self) {
+        let mut child = self.launch.command().spawn().expect("spawn deadbolt");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let err_buf = Arc::new(Mutex::new(String::new()));
+        let out_buf = Arc::new(Mutex::new(String::new()));
+        {
+            let err_buf = err_buf.clone();
+            thread::spawn(move || {
+                let mut reader = BufReader::new(stderr);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    err_buf.lock().unwrap().push_str(&line);
+                    line.clear();
+                }
+            });
+        }
+        let (tx, rx) = mpsc::channel::<Option<String>>();
+        {
+            let out_buf = out_buf.clone();
+            thread::spawn(move || {
+                let mut reader = BufReader::new(stdout);
+                let mut first = String::new();
+                match reader.read_line(&mut first) {
+                    Ok(n) if n > 0 => {
+                        out_buf.lock().unwrap().push_str(&first);
+                        let _ = tx.send(Some(first));
+                    }
+                    _ => {
+                        let _ = tx.send(None);
+                        return;
+                    }
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    out_buf.lock().unwrap().push_str(&line);
+                    line.clear();
+                }
+            });
+        }
+        self.stderr = err_buf;
+        self.stdout = out_buf;
+        self.child = Some(child);
+        let first = match rx.recv_timeout(STARTUP_TIMEOUT) {
+            Ok(Some(line)) => line,
+            Ok(None) => {
+                let status = wait_bounded(self.child.as_mut().unwrap(), Duration::from_secs(5));
+                thread::sleep(Duration::from_millis(100)); // let the stderr thread catch up
+                panic!(
+                    "deadbolt {:?} closed stdout before printing its URL (exit: {status:?}); stderr:\n{}",
+                    self.launch.args,
+                    self.stderr()
+                );
+            }
+            Err(_) => panic!(
+                "deadbolt {:?} printed no URL within {STARTUP_TIMEOUT:?}; stderr:\n{}",
+                self.launch.args,
+                self.stderr()
+            ),
+        };
+        let line = first.trim_end_matches(['\r', '\n']);
+        let url = line.strip_prefix(PREFIX_LINE).unwrap_or_else(|| {
+            panic!("first stdout line is not `{PREFIX_LINE}http://127.0.0.1:PORT/`: {line:?}")
+        });
+        let addr = url
+            .strip_prefix("http://")
+            .and_then(|rest| rest.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("URL on the first line is not http://HOST:PORT/: {url:?}"));
+        let port: u16 = addr
+            .strip_prefix("127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("URL does not name 127.0.0.1:PORT: {url:?}"));
+        assert_ne!(port, 0, "server printed port 0: {line:?}");
+        self.addr = addr.to_string();
+        self.base = format!("http://{addr}");
+        self.agent = new_agent();
+    }
+
+    /// Everything the server wrote to stderr so far (for failure messages).
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Absolute URL of a (already encoded) path such as `/a/b%20c.txt`.
+    pub fn url(&self, path: &str) -> String {
+        assert!(path.starts_with('/'), "path must start with /: {path}");
+        format!("{}{}", self.base, path)
+    }
+
+    /// The served directory on disk.
+    pub fn root(&self) -> PathBuf {
+        self.launch.tmp.path().join("root")
+    }
+
+    /// The temporary directory holding root, state and anything "outside".
+    pub fn tmp(&self) -> &Path {
+        self.launch.tmp.path()
+    }
+
+    /// The explicit state directory (when started with `Launch::new`).
+    pub fn state_dir(&self) -> PathBuf {
+        self.launch.tmp.path().join("state")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server running").id()
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        match wait_bounded(&mut child, SHUTDOWN_TIMEOUT) {
+            Some(status) => status,
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "deadbolt did not exit within {SHUTDOWN_TIMEOUT:?} of SIGTERM; stderr:\n{}",
+                    self.stderr()
+                )
+            }
+        }
+    }
+
+    /// Stops the server (SIGTERM) and starts it again on the same root and state dir.
+    pub fn restart(&mut self) {
+        let status = self.terminate();
+        assert!(
+            status.success(),
+            "exit after SIGTERM: {status:?}; stderr:\n{}",
+            self.stderr()
+        );
+        self.spawn();
+    }
+
+    /// A request through ureq; the body and extra headers are added with the builder.
+    pub fn request<'a>(&'a self, method: &str, path: &str) -> Req<'a> {
+        Req {
+            server: self,
+            method: method.to_string(),
+            url: self.url(path),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.request("GET", path).send()
+    }
+
+    pub fn put(&self, path: &str, body: &str) -> Response {
+        self.request("PUT", path).body(body).send()
+    }
+
+    pub fn mkcol(&self, path: &str) -> Response {
+        self.request("MKCOL", path).send()
+    }
+
+    pub fn delete(&self, path: &str) -> Response {
+        self.request("DELETE", path).send()
+    }
+
+    /// PROPFIND with a Depth header and an XML body (empty body when `None`).
+    pub fn propfind(&self, path: &str, depth: &str, body: Option<&str>) -> Response {
+        let req = self.request("PROPFIND", path).header("Depth", depth);
+        match body {
+            Some(b) => req.xml(b).send(),
+            None => req.send(),
+        }
+    }
+
+    pub fn proppatch(&self, path: &str, body: &str) -> Response {
+        self.request("PROPPATCH", path).xml(body).send()
+    }
+
+    /// COPY or MOVE to `dest` (a path on this server) with extra headers.
+    pub fn copy_move(
+        &self,
+        method: &str,
+        src: &str,
+        dest: &str,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut req = self
+            .request(method, src)
+            .header("Destination", &self.url(dest));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    }
+
+    /// Sends exactly these bytes on a new connection and reads the response until the
+    /// server closes it (send `Connection: close`). For paths a client library would
+    /// normalise.
+    pub fn raw(&self, bytes: &[u8]) -> Response {
+        let mut stream = TcpStream::connect(&self.addr).expect("connect");
+        stream.set_read_timeout(Some(REQUEST_TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(REQUEST_TIMEOUT)).unwrap();
+        stream.write_all(bytes).expect("write raw request");
+        let mut buf = Vec::new();
+        // The server may close early (e.g. 413 before reading the body): keep what arrived.
+        let _ = stream.read_to_end(&mut buf);
+        raw::parse_raw_response(&buf).unwrap_or_else(|| {
+            panic!(
+                "no parsable HTTP response to raw request {:?}; got {:?}",
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(&buf)
+            )
+        })
+    }
+
+    /// `METHOD TARGET HTTP/1.1` with the target sent verbatim, plus Host, Connection: close,
+    /// the given headers and a Content-Length for the body when it is non-empty.
+    pub fn raw_request(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let mut req = format!(
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.addr
+        )
+        .into_bytes();
+        for (k, v) in headers {
+            req.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+        }
+        if !body.is_empty() {
+            req.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+        }
+        req.extend_from_slice(b"\r\n");
+        req.extend_from_slice(body);
+        self.raw(&req)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Builder for one ureq request.
+pub struct Req<'a> {
+    server: &'a TestServer,
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+impl Req<'_> {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
+        self.body = Some(body.as_ref().to_vec());
+        self
+    }
+
+    /// An XML body with `Content-Type: application/xml; charset=utf-8`.
+    pub fn xml(self, body: &str) -> Self {
+        self.header("Content-Type", "application/xml; charset=utf-8")
+            .body(body)
+    }
+
+    pub fn send(self) -> Response {
+        let method = ureq::http::Method::from_bytes(self.method.as_bytes()).expect("method");
+        let mut builder = ureq::http::Request::builder().method(method).uri(&self.url);
+        for (k, v) in &self.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let result = match self.body {
+            Some(body) => self.server.agent.run(builder.body(body).expect("request")),
+            None => self.server.agent.run(builder.body(()).expect("request")),
+        };
+        let mut resp = result.unwrap_or_else(|e| {
+            panic!(
+                "{} {} failed at the transport level: {e}; server stderr:\n{}",
+                self.method,
+                self.url,
+                self.server.stderr()
+            )
+        });
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap_or_else(|e| panic!("{} {}: reading body: {e}", self.method, self.url));
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        Response {
+            status,
+            headers,
+            bytes,
+            body,
+        }
+    }
+}
