@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
+use crate::auth::Users;
 use crate::config::Settings;
+use crate::dav::error::Disclosure;
 use crate::dav::{DavConfig, DavService, DavState};
 use crate::locks::{LockManager, ResourcePath};
 use crate::store::LockStore;
@@ -41,13 +43,32 @@ pub fn build(settings: &Settings) -> anyhow::Result<DavService> {
             "locks from before the restart are in force"
         );
     }
+    let users = match &settings.htpasswd {
+        Some(path) => {
+            let users = Users::load(
+                path,
+                &settings.admins,
+                &settings.read_only_users,
+                settings.anonymous_read,
+            )?;
+            tracing::info!(users = users.len(), "HTTP Basic authentication on");
+            Some(users)
+        }
+        None => None,
+    };
     Ok(DavService::new(DavState {
+        users,
         content: Arc::new(content),
         properties: state.clone(),
         lock_store: state,
         locks: LockManager::new(settings.lock_timeouts),
         gate: Mutex::new(()),
         config: DavConfig {
+            disclosure: if settings.hide_lock_owners {
+                Disclosure::HideHolder
+            } else {
+                Disclosure::ShowHolder
+            },
             allow_depth_infinity: settings.allow_depth_infinity,
             max_xml_body: settings.max_xml_body,
         },

@@ -46,7 +46,8 @@ pub struct ServeArgs {
 
     /// TOML file with any of the keys listen, root, state_dir,
     /// allow_depth_infinity, max_xml_body, drain_timeout,
-    /// lock_timeout_default, lock_timeout_max
+    /// lock_timeout_default, lock_timeout_max, htpasswd, admins,
+    /// read_only_users, anonymous_read, hide_lock_owners
     #[arg(long, short, value_name = "FILE", env = "DEADBOLT_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -75,6 +76,55 @@ pub struct ServeArgs {
     /// requests get this [default: 604800, one week]
     #[arg(long, value_name = "SECONDS", env = "DEADBOLT_LOCK_TIMEOUT_MAX")]
     pub lock_timeout_max: Option<u64>,
+
+    /// Users: an Apache htpasswd file with bcrypt entries (`htpasswd -B`).
+    /// With it, every request needs HTTP Basic credentials [default: none,
+    /// everyone may read and write]
+    #[arg(long, value_name = "FILE", env = "DEADBOLT_HTPASSWD")]
+    pub htpasswd: Option<PathBuf>,
+
+    /// Users (from the htpasswd file) who are administrators: they may break
+    /// anyone's lock and place maintenance holds. Comma-separated.
+    #[arg(
+        long,
+        value_name = "USERS",
+        env = "DEADBOLT_ADMINS",
+        value_delimiter = ','
+    )]
+    pub admins: Option<Vec<String>>,
+
+    /// Users who may only read (every modifying method answers 403).
+    /// Comma-separated; everyone else in the htpasswd file reads and writes.
+    #[arg(
+        long,
+        value_name = "USERS",
+        env = "DEADBOLT_READ_ONLY_USERS",
+        value_delimiter = ','
+    )]
+    pub read_only_users: Option<Vec<String>>,
+
+    /// Let requests without credentials read (GET, HEAD, PROPFIND, OPTIONS)
+    /// when --htpasswd is set [default: false]
+    #[arg(
+        long,
+        value_name = "BOOL",
+        env = "DEADBOLT_ANONYMOUS_READ",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub anonymous_read: Option<bool>,
+
+    /// Do not say who holds a lock in 423 answers (privacy) [default: false]
+    #[arg(
+        long,
+        value_name = "BOOL",
+        env = "DEADBOLT_HIDE_LOCK_OWNERS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub hide_lock_owners: Option<bool>,
 
     /// Seconds open requests get to finish after SIGTERM or Ctrl-C [default: 10]
     #[arg(long, value_name = "SECONDS", env = "DEADBOLT_DRAIN_TIMEOUT")]

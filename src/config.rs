@@ -38,6 +38,11 @@ pub struct FileConfig {
     pub drain_timeout: Option<u64>,
     pub lock_timeout_default: Option<u64>,
     pub lock_timeout_max: Option<u64>,
+    pub htpasswd: Option<PathBuf>,
+    pub admins: Option<Vec<String>>,
+    pub read_only_users: Option<Vec<String>>,
+    pub anonymous_read: Option<bool>,
+    pub hide_lock_owners: Option<bool>,
 }
 
 impl FileConfig {
@@ -60,6 +65,11 @@ pub struct Settings {
     pub max_xml_body: u64,
     pub drain_timeout: Duration,
     pub lock_timeouts: TimeoutPolicy,
+    pub htpasswd: Option<PathBuf>,
+    pub admins: Vec<String>,
+    pub read_only_users: Vec<String>,
+    pub anonymous_read: bool,
+    pub hide_lock_owners: bool,
 }
 
 impl Settings {
@@ -127,7 +137,28 @@ impl Settings {
                 lock_timeouts.max_seconds
             );
         }
+        let htpasswd = args.htpasswd.clone().or(file.htpasswd);
+        let admins = args.admins.clone().or(file.admins).unwrap_or_default();
+        let read_only_users = args
+            .read_only_users
+            .clone()
+            .or(file.read_only_users)
+            .unwrap_or_default();
+        let anonymous_read = args.anonymous_read.or(file.anonymous_read).unwrap_or(false);
+        if htpasswd.is_none()
+            && (!admins.is_empty() || !read_only_users.is_empty() || anonymous_read)
+        {
+            bail!("--admins, --read-only-users and --anonymous-read need --htpasswd");
+        }
         Ok(Self {
+            htpasswd,
+            admins,
+            read_only_users,
+            anonymous_read,
+            hide_lock_owners: args
+                .hide_lock_owners
+                .or(file.hide_lock_owners)
+                .unwrap_or(false),
             lock_timeouts,
             listen,
             root,

@@ -17,6 +17,7 @@
 //! Dependencies point one way: `locks` <- `store` <- `dav` <- wiring.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod dav;

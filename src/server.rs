@@ -17,8 +17,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::dav::DavService;
 use crate::dav::body::Body;
+use crate::dav::{DavService, PeerAddr};
 
 /// Binds, announces the URL on stdout's first line, serves until a signal.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -106,7 +106,8 @@ async fn handle(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
+    let mut request = request.map(|body| body.map_err(Into::into).boxed_unsync());
+    request.extensions_mut().insert(PeerAddr(peer));
     let response = service.handle(request).await;
     tracing::info!(
         %peer,

@@ -7,7 +7,8 @@ use http::{HeaderValue, Response, StatusCode, header};
 use super::body::{self, Body};
 use super::path::{PathError, href};
 use super::xml::XmlError;
-use crate::locks::{LockError, ResourcePath};
+use crate::auth::AuthError;
+use crate::locks::{ActiveLock, LockError, ResourcePath, Timestamp};
 use crate::store::StoreError;
 
 /// RFC 4918 §16 preconditions that deadbolt reports in a `DAV:error` body.
@@ -18,6 +19,9 @@ pub enum Precondition {
     LockTokenSubmitted,
     NoConflictingLock,
     LockTokenMatchesRequestUri,
+    /// deadbolt's own: the tree is held for maintenance (not an RFC 4918
+    /// precondition, so it lives in deadbolt's namespace inside DAV:error).
+    MaintenanceHold,
 }
 
 impl Precondition {
@@ -28,6 +32,7 @@ impl Precondition {
             Self::LockTokenSubmitted => "lock-token-submitted",
             Self::NoConflictingLock => "no-conflicting-lock",
             Self::LockTokenMatchesRequestUri => "lock-token-matches-request-uri",
+            Self::MaintenanceHold => "maintenance-hold",
         }
     }
 }
@@ -74,6 +79,8 @@ pub enum DavError {
     #[error(transparent)]
     Locked(#[from] LockError),
     #[error(transparent)]
+    Unauthorized(#[from] AuthError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Path(#[from] PathError),
@@ -94,6 +101,7 @@ impl DavError {
                 StatusCode::BAD_REQUEST
             }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -120,8 +128,9 @@ impl DavError {
         }
     }
 
-    /// The complete response for this error.
-    pub fn into_response(self) -> Response<Body> {
+    /// The complete response for this error. `disclosure` decides whether
+    /// a 423 names who holds the lock.
+    pub fn into_response(self, disclosure: Disclosure) -> Response<Body> {
         let status = self.status();
         let mut builder = Response::builder().status(status);
         match &self {
@@ -133,6 +142,18 @@ impl DavError {
             }
             Self::Locked(LockError::LockedMembers { roots }) => {
                 return locked_members_response(roots);
+            }
+            Self::Locked(LockError::Held { hold }) => {
+                if let Some(until) = hold.until {
+                    let seconds = super::now().seconds_until(until).max(1);
+                    builder = builder.header(header::RETRY_AFTER, seconds);
+                }
+            }
+            Self::Unauthorized(_) => {
+                builder = builder.header(
+                    header::WWW_AUTHENTICATE,
+                    "Basic realm=\"deadbolt\", charset=\"UTF-8\"",
+                );
             }
             Self::NotModified {
                 etag,
@@ -154,24 +175,28 @@ impl DavError {
             Self::UnlockTokenMismatch | Self::RefreshTokenMismatch => {
                 (Some(Precondition::LockTokenMatchesRequestUri), vec![])
             }
-            Self::Locked(LockError::Locked { lock_root }) => (
+            Self::Locked(LockError::Locked { lock }) => (
                 Some(Precondition::LockTokenSubmitted),
-                vec![href(lock_root, false)],
+                vec![href(&lock.root, false)],
             ),
-            Self::Locked(LockError::Conflict { lock_root }) => (
+            Self::Locked(LockError::Conflict { lock }) => (
                 Some(Precondition::NoConflictingLock),
-                vec![href(lock_root, false)],
+                vec![href(&lock.root, false)],
+            ),
+            Self::Locked(LockError::Held { hold }) => (
+                Some(Precondition::MaintenanceHold),
+                vec![href(&hold.path, false)],
             ),
             _ => (None, vec![]),
         };
         let (content_type, text) = match condition {
             Some(condition) => (
                 "application/xml; charset=utf-8",
-                super::xml::render::error_body(condition, &hrefs, &self.public_reason()),
+                super::xml::render::error_body(condition, &hrefs, &self.public_reason(disclosure)),
             ),
             None => (
                 "text/plain; charset=utf-8",
-                format!("{}\n", self.public_reason()),
+                format!("{}\n", self.public_reason(disclosure)),
             ),
         };
         builder
@@ -181,7 +206,7 @@ impl DavError {
     }
 
     /// The reason shown to the client; server-side details stay in the log.
-    fn public_reason(&self) -> String {
+    fn public_reason(&self, disclosure: Disclosure) -> String {
         match self {
             Self::Store(StoreError::Io { source, .. })
                 if source.kind() == std::io::ErrorKind::InvalidFilename =>
@@ -194,12 +219,73 @@ impl DavError {
                 "internal server error".to_owned()
             }
             Self::Store(StoreError::Reserved(_)) => "not found".to_owned(),
-            Self::Locked(LockError::Locked { lock_root }) => {
-                format!("{lock_root} is locked; submit its lock token in the If header")
+            Self::Locked(LockError::Locked { lock }) => format!(
+                "{} is {}; submit its lock token in the If header",
+                lock.root,
+                describe_lock(lock, disclosure)
+            ),
+            Self::Locked(LockError::Conflict { lock }) => {
+                format!(
+                    "{} is already {}",
+                    lock.root,
+                    describe_lock(lock, disclosure)
+                )
+            }
+            Self::Locked(LockError::Held { hold }) => {
+                let until = hold
+                    .until
+                    .map(|t| format!(" until {}", rfc3339(t)))
+                    .unwrap_or_default();
+                format!(
+                    "{} is held for maintenance{until}: {}; reading still works",
+                    hold.path, hold.reason
+                )
             }
             other => other.to_string(),
         }
     }
+}
+
+/// Whether 423 answers say who holds a lock (`--hide-lock-owners` turns it off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Disclosure {
+    #[default]
+    ShowHolder,
+    HideHolder,
+}
+
+/// "locked by alice (Ana's laptop) since 10:02:00Z, until 11:02:00Z"
+fn describe_lock(lock: &ActiveLock, disclosure: Disclosure) -> String {
+    let scope = match lock.scope {
+        crate::locks::LockScope::Exclusive => "locked",
+        crate::locks::LockScope::Shared => "shared-locked",
+    };
+    let times = format!(
+        "since {}, until {}",
+        rfc3339(lock.created),
+        rfc3339(lock.expires)
+    );
+    if disclosure == Disclosure::HideHolder {
+        return format!("{scope} {times}");
+    }
+    let owner = lock
+        .owner
+        .as_deref()
+        .and_then(|xml| super::xml::dom::parse(xml.as_bytes()).ok())
+        .map(|e| e.text_content())
+        .filter(|t| !t.trim().is_empty());
+    let holder = match (&lock.principal, owner) {
+        (Some(user), Some(owner)) => format!(" by {user} ({})", owner.trim()),
+        (Some(user), None) => format!(" by {user}"),
+        (None, Some(owner)) => format!(" by {}", owner.trim()),
+        (None, None) => String::new(),
+    };
+    format!("{scope}{holder} {times}")
+}
+
+fn rfc3339(t: Timestamp) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(t.0);
+    humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// The status a storage failure gets, at the top level or inside a 207.

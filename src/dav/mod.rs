@@ -16,6 +16,7 @@ pub mod methods;
 pub mod path;
 pub mod xml;
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,18 +27,24 @@ use http_body_util::BodyExt;
 use self::body::Body;
 use self::conditional::Preconditions;
 use self::error::DavError;
+use self::error::Disclosure;
 use self::if_header::{IfHeader, ResourceState};
 use self::path::parse_request_path;
 use self::xml::XmlError;
+use crate::auth::{AuthError, Principal, Role, Users};
 use crate::locks::{
-    ActiveLock, LockManager, LockTable, LockToken, Reach, ResourcePath, Timestamp, WriteIntent,
-    WritePermit,
+    ActiveLock, LockClient, LockManager, LockTable, LockToken, Reach, ResourcePath, Timestamp,
+    WriteIntent, WritePermit,
 };
-use crate::store::{ContentStore, LockSelection, LockStore, Meta, PropertyStore, StoreError};
+use crate::store::{
+    ContentStore, EventContext, LockSelection, LockStore, Meta, PropertyStore, Removal, StoreError,
+};
 
 /// Limits and switches of the DAV layer.
 #[derive(Debug, Clone)]
 pub struct DavConfig {
+    /// Whether 423 answers name who holds the lock.
+    pub disclosure: Disclosure,
     /// PROPFIND with Depth: infinity is refused unless this is set.
     pub allow_depth_infinity: bool,
     /// Largest XML request body accepted, in bytes.
@@ -47,6 +54,7 @@ pub struct DavConfig {
 impl Default for DavConfig {
     fn default() -> Self {
         Self {
+            disclosure: Disclosure::ShowHolder,
             allow_depth_infinity: false,
             max_xml_body: 1024 * 1024,
         }
@@ -64,7 +72,47 @@ pub struct DavState {
     /// Serialises this process's lock decisions with its write checks, so a
     /// LOCK cannot slip between a write's check and its latch.
     pub gate: Mutex<()>,
+    /// The users, when `--htpasswd` is set; without it nobody authenticates.
+    pub users: Option<Users>,
     pub config: DavConfig,
+}
+
+/// The address of the peer, put into each request's extensions by the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// Who sent a request, and from where.
+#[derive(Debug, Clone, Default)]
+pub struct Requester {
+    /// `None` without authentication, or for an anonymous reader.
+    pub principal: Option<Principal>,
+    pub client: LockClient,
+}
+
+impl Requester {
+    pub fn name(&self) -> Option<&str> {
+        self.principal.as_ref().map(|p| p.name.as_str())
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.principal.as_ref().is_some_and(Principal::is_admin)
+    }
+
+    /// The audit context of a lock change this requester makes.
+    pub fn event_context(&self, removal: Removal) -> EventContext {
+        EventContext {
+            actor: self.name().map(str::to_owned),
+            client: self.client.clone(),
+            removal,
+            reason: None,
+        }
+    }
+}
+
+/// Methods that change something; read-only users and anonymous readers
+/// may not use them (and unknown methods count as changing).
+fn is_modifying(method: &Method) -> bool {
+    !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS" | "PROPFIND")
 }
 
 /// The wall clock as the lock core counts it.
@@ -87,6 +135,7 @@ impl DavState {
         &self,
         intent: WriteIntent,
         submitted: &[LockToken],
+        requester: &Requester,
     ) -> Result<WritePermit, DavError> {
         let now = now();
         let selections: Vec<LockSelection> = intent
@@ -101,7 +150,7 @@ impl DavState {
         let table = self.lock_store.view(&selections, now)?;
         Ok(self
             .locks
-            .check_write(&table, intent, submitted, None, now)?)
+            .check_write(&table, intent, submitted, requester.name(), now)?)
     }
 
     /// Live locks covering `path` (lockdiscovery, the If header).
@@ -126,30 +175,37 @@ impl DavState {
         &self,
         selections: &[LockSelection],
         now: Timestamp,
+        context: &EventContext,
         decide: impl FnOnce(&LockManager, &mut LockTable) -> Result<T, DavError>,
     ) -> Result<T, DavError> {
         let mut decide = Some(decide);
         let mut outcome = None;
         let _gate = self.hold_gate();
-        self.lock_store.transact(selections, now, &mut |table| {
-            let Some(decide) = decide.take() else {
-                return false;
-            };
-            let result = decide(&self.locks, table);
-            let commit = result.is_ok();
-            outcome = Some(result);
-            commit
-        })?;
+        self.lock_store
+            .transact(selections, now, context, &mut |table| {
+                let Some(decide) = decide.take() else {
+                    return false;
+                };
+                let result = decide(&self.locks, table);
+                let commit = result.is_ok();
+                outcome = Some(result);
+                commit
+            })?;
         outcome.unwrap_or_else(|| Err(DavError::Internal("lock transaction did not run".into())))
     }
 
     /// Drops the locks rooted at `path` or below (their resources are gone).
-    pub fn forget_locks_in_tree(&self, path: &ResourcePath) -> Result<(), DavError> {
+    pub fn forget_locks_in_tree(
+        &self,
+        path: &ResourcePath,
+        requester: &Requester,
+    ) -> Result<(), DavError> {
         let selection = LockSelection {
             path: path.clone(),
             with_members: true,
         };
-        self.lock_transaction(&[selection], now(), |_, table| {
+        let context = requester.event_context(Removal::ResourceGone);
+        self.lock_transaction(&[selection], now(), &context, |_, table| {
             table.forget_tree(path);
             Ok(())
         })
@@ -205,7 +261,7 @@ impl DavService {
     pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
         match self.dispatch(request).await {
             Ok(response) => response,
-            Err(error) => error.into_response(),
+            Err(error) => error.into_response(self.state.config.disclosure),
         }
     }
 
@@ -237,6 +293,37 @@ impl DavService {
         }
     }
 
+    /// Who is asking: 401 without valid credentials (when users are
+    /// configured), 403 for a read-only user's modifying request.
+    fn authenticate(&self, parts: &http::request::Parts) -> Result<Requester, DavError> {
+        let header =
+            |name: http::header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let client = LockClient {
+            address: parts.extensions.get::<PeerAddr>().map(|p| p.0.to_string()),
+            user_agent: header(http::header::USER_AGENT).map(str::to_owned),
+        };
+        let Some(users) = &self.state.users else {
+            return Ok(Requester {
+                principal: None,
+                client,
+            });
+        };
+        let principal = users.authenticate(header(http::header::AUTHORIZATION))?;
+        if is_modifying(&parts.method) {
+            match &principal {
+                None => return Err(AuthError::Missing.into()),
+                Some(p) if p.role == Role::ReadOnly => {
+                    return Err(DavError::Forbidden(format!(
+                        "{} may only read on this server",
+                        p.name
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(Requester { principal, client })
+    }
+
     async fn dispatch(&self, request: Request<Body>) -> Result<Response<Body>, DavError> {
         use methods::*;
         let state = &self.state;
@@ -244,6 +331,9 @@ impl DavService {
         if parts.method == Method::OPTIONS && parts.uri.path() == "*" {
             return Ok(options::respond());
         }
+        // Authentication and authorization come before everything else,
+        // locks and conditions included (§8.1).
+        let requester = self.authenticate(&parts)?;
         let target = parse_request_path(parts.uri.path())?;
         let conditions = Conditions::from_request(&parts, &target.path)?;
         let submitted = conditions.submitted_tokens();
@@ -267,21 +357,21 @@ impl DavService {
                 let request = put::PutRequest::parse(&parts, target)?;
                 let exists = state.exists(request.path()).await?;
                 conditions.clone().check(state, false).await?;
-                let permit = state.check_write(request.intent(exists), &submitted)?;
+                let permit = state.check_write(request.intent(exists), &submitted, &requester)?;
                 conditions.check(state, false).await?;
                 put::execute(state, request, permit, body).await
             }
             "DELETE" => {
                 let request = delete::DeleteRequest::parse(&parts, target)?;
                 conditions.clone().check(state, false).await?;
-                let permit = state.check_write(request.intent(), &submitted)?;
+                let permit = state.check_write(request.intent(), &submitted, &requester)?;
                 conditions.check(state, false).await?;
-                delete::execute(state, request, permit).await
+                delete::execute(state, request, permit, requester).await
             }
             "MKCOL" => {
                 let request = mkcol::MkcolRequest::parse(state, target, body).await?;
                 conditions.clone().check(state, false).await?;
-                let permit = state.check_write(request.intent(), &submitted)?;
+                let permit = state.check_write(request.intent(), &submitted, &requester)?;
                 conditions.check(state, false).await?;
                 mkcol::execute(state, request, permit).await
             }
@@ -290,14 +380,18 @@ impl DavService {
                 let request = copy_move::CopyMoveRequest::parse(&parts, target, is_move)?;
                 let destination_exists = state.exists(request.destination()).await?;
                 conditions.clone().check(state, false).await?;
-                let permit = state.check_write(request.intent(destination_exists), &submitted)?;
+                let permit = state.check_write(
+                    request.intent(destination_exists),
+                    &submitted,
+                    &requester,
+                )?;
                 conditions.check(state, false).await?;
-                copy_move::execute(state, request, permit).await
+                copy_move::execute(state, request, permit, requester).await
             }
             "PROPPATCH" => {
                 let request = proppatch::ProppatchRequest::parse(state, target, body).await?;
                 conditions.clone().check(state, false).await?;
-                let permit = state.check_write(request.intent(), &submitted)?;
+                let permit = state.check_write(request.intent(), &submitted, &requester)?;
                 conditions.check(state, false).await?;
                 proppatch::execute(state, request, permit).await
             }
@@ -313,12 +407,12 @@ impl DavService {
                     conditions
                 };
                 conditions.check(state, false).await?;
-                lock::execute(state, request, submitted).await
+                lock::execute(state, request, submitted, requester).await
             }
             "UNLOCK" => {
                 let request = unlock::UnlockRequest::parse(&parts, target)?;
                 conditions.check(state, false).await?;
-                unlock::execute(state, request).await
+                unlock::execute(state, request, requester).await
             }
             "POST" => Err(DavError::MethodNotAllowed {
                 allow: options::ALLOW,

@@ -12,8 +12,8 @@ pub mod write_intent;
 use std::sync::Arc;
 
 pub use model::{
-    ActiveLock, LockDepth, LockScope, LockToken, ResourcePath, SegmentError, TimeoutPolicy,
-    TimeoutRequest, Timestamp,
+    ActiveLock, Hold, LockClient, LockDepth, LockScope, LockToken, ResourcePath, SegmentError,
+    TimeoutPolicy, TimeoutRequest, Timestamp,
 };
 pub use write_intent::{Reach, WriteIntent, WriteLatches, WritePermit};
 
@@ -23,16 +23,19 @@ pub use table::{LockChange, LockTable};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LockError {
     /// A write touches a resource locked by a lock whose token was not
-    /// submitted (423 + lock-token-submitted).
-    #[error("{lock_root} is locked")]
-    Locked { lock_root: ResourcePath },
+    /// submitted (423 + lock-token-submitted); `lock` is the one in the way.
+    #[error("{} is locked", lock.root)]
+    Locked { lock: Box<ActiveLock> },
     /// A tree operation would change members locked by others; the request
     /// URI itself is not locked (207 naming each member with 423).
     #[error("members of the tree are locked")]
     LockedMembers { roots: Vec<ResourcePath> },
     /// A LOCK conflicts with an existing lock (423 + no-conflicting-lock).
-    #[error("{lock_root} already holds a conflicting lock")]
-    Conflict { lock_root: ResourcePath },
+    #[error("{} already holds a conflicting lock", lock.root)]
+    Conflict { lock: Box<ActiveLock> },
+    /// A maintenance hold covers the resource (423, whoever asks).
+    #[error("{} is held for maintenance: {}", hold.path, hold.reason)]
+    Held { hold: Box<Hold> },
     /// Another request is writing this resource right now.
     #[error("{path} is being written by another request; try again shortly")]
     BeingWritten { path: ResourcePath },
@@ -42,6 +45,16 @@ pub enum LockError {
     /// The lock belongs to another principal.
     #[error("the lock belongs to another user")]
     NotOwner,
+}
+
+impl LockError {
+    /// The root of the lock that refused the request, if one did.
+    pub fn blocking_root(&self) -> Option<&ResourcePath> {
+        match self {
+            Self::Locked { lock } | Self::Conflict { lock } => Some(&lock.root),
+            _ => None,
+        }
+    }
 }
 
 /// A LOCK request as the core sees it.
@@ -54,6 +67,7 @@ pub struct LockRequest {
     pub depth: LockDepth,
     pub owner: Option<String>,
     pub principal: Option<String>,
+    pub client: LockClient,
     pub timeout: Vec<TimeoutRequest>,
 }
 
@@ -93,19 +107,24 @@ impl LockManager {
         request: LockRequest,
         now: Timestamp,
     ) -> Result<ActiveLock, LockError> {
+        let below = request.depth == LockDepth::Infinity;
+        if let Some(hold) = table.hold_over(&request.root, below, now) {
+            return Err(LockError::Held {
+                hold: Box::new(hold.clone()),
+            });
+        }
         let compatible = |existing: &ActiveLock| {
             existing.scope == LockScope::Shared && request.scope == LockScope::Shared
         };
+        let conflict = |existing: &ActiveLock| LockError::Conflict {
+            lock: Box::new(existing.clone()),
+        };
         if let Some(existing) = table.covering(&request.root, now).find(|l| !compatible(l)) {
-            return Err(LockError::Conflict {
-                lock_root: existing.root.clone(),
-            });
+            return Err(conflict(existing));
         }
-        if request.depth == LockDepth::Infinity {
+        if below {
             if let Some(existing) = table.below(&request.root, now).find(|l| !compatible(l)) {
-                return Err(LockError::Conflict {
-                    lock_root: existing.root.clone(),
-                });
+                return Err(conflict(existing));
             }
         }
         let reach = match request.depth {
@@ -123,6 +142,7 @@ impl LockManager {
             depth: request.depth,
             owner: request.owner,
             principal: request.principal,
+            client: request.client,
             timeout_seconds,
             created: now,
             expires: now.plus_seconds(timeout_seconds),
@@ -147,6 +167,18 @@ impl LockManager {
             .set_expiry(token, seconds, now.plus_seconds(seconds))
             .cloned()
             .ok_or(LockError::TokenMismatch)
+    }
+
+    /// Removes a lock whatever its owner: an administrator breaking it
+    /// (§6.4: privileged users may destroy others' locks).
+    pub fn break_lock(
+        &self,
+        table: &mut LockTable,
+        token: &LockToken,
+        now: Timestamp,
+    ) -> Option<ActiveLock> {
+        table.get(token).filter(|l| !l.is_expired(now))?;
+        table.remove(token)
     }
 
     /// Removes a whole lock by token from any URL in its scope (§9.11).
@@ -180,10 +212,17 @@ impl LockManager {
         };
         let mut locked_members: Vec<ResourcePath> = Vec::new();
         for (path, reach) in intent.targets() {
+            // A hold on the collection whose member list changes applies
+            // too: nothing is added to or removed from a held tree.
+            if let Some(hold) = table.hold_over(path, *reach == Reach::Subtree, now) {
+                return Err(LockError::Held {
+                    hold: Box::new(hold.clone()),
+                });
+            }
             let covering: Vec<&ActiveLock> = table.covering(path, now).collect();
             if !covering.is_empty() && !covering.iter().any(|l| may_use(l)) {
                 return Err(LockError::Locked {
-                    lock_root: covering[0].root.clone(),
+                    lock: Box::new(covering[0].clone()),
                 });
             }
             if *reach == Reach::Subtree {

@@ -199,6 +199,31 @@ impl TimeoutPolicy {
     }
 }
 
+/// A maintenance hold: every modifying request at or below `path` is
+/// refused, whoever sends it and whatever tokens it carries, until the hold
+/// is released or `until` passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub path: ResourcePath,
+    pub reason: String,
+    pub until: Option<Timestamp>,
+    pub created: Timestamp,
+    pub created_by: Option<String>,
+}
+
+impl Hold {
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
+}
+
+/// Where a lock request came from, shown to people who ask "who has it?".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockClient {
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 /// A granted lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveLock {
@@ -211,6 +236,7 @@ pub struct ActiveLock {
     pub owner: Option<String>,
     /// Who took the lock (`None` while the server has no authentication).
     pub principal: Option<String>,
+    pub client: LockClient,
     /// The granted timeout in seconds (what a refresh restarts).
     pub timeout_seconds: u64,
     pub created: Timestamp,

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::model::{ActiveLock, LockToken, ResourcePath, Timestamp};
+use super::model::{ActiveLock, Hold, LockToken, ResourcePath, Timestamp};
 
 /// One change made to a table, for the store to write back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +15,8 @@ pub enum LockChange {
     Insert(ActiveLock),
     /// New timeout and expiry of an existing lock (refresh).
     Update(ActiveLock),
-    Remove(LockToken),
+    /// A lock removed (its whole record, for the audit trail).
+    Remove(ActiveLock),
 }
 
 /// A set of locks: the whole table, or the part of it a decision needs
@@ -27,6 +28,7 @@ pub struct LockTable {
     by_token: HashMap<LockToken, ActiveLock>,
     by_root: BTreeMap<ResourcePath, Vec<LockToken>>,
     by_expiry: BTreeSet<(Timestamp, LockToken)>,
+    holds: Vec<Hold>,
     changes: Vec<LockChange>,
 }
 
@@ -46,6 +48,21 @@ impl LockTable {
     /// Adds a lock read from storage (not journaled).
     pub fn load(&mut self, lock: ActiveLock) {
         self.index(lock);
+    }
+
+    /// Adds a maintenance hold read from storage.
+    pub fn load_hold(&mut self, hold: Hold) {
+        if !self.holds.iter().any(|h| h.path == hold.path) {
+            self.holds.push(hold);
+        }
+    }
+
+    /// An active hold at or above `path`, or (for `below`) under it.
+    pub fn hold_over(&self, path: &ResourcePath, below: bool, now: Timestamp) -> Option<&Hold> {
+        self.holds.iter().find(|h| {
+            h.is_active(now)
+                && (path.starts_with(&h.path) || (below && h.path.is_descendant_of(path)))
+        })
     }
 
     /// Adds a new lock.
@@ -73,7 +90,7 @@ impl LockTable {
 
     pub fn remove(&mut self, token: &LockToken) -> Option<ActiveLock> {
         let lock = self.unindex(token)?;
-        self.changes.push(LockChange::Remove(token.clone()));
+        self.changes.push(LockChange::Remove(lock.clone()));
         Some(lock)
     }
 

@@ -21,6 +21,7 @@ fn request(token: u32, root: &str, scope: LockScope, depth: LockDepth) -> LockRe
         depth,
         owner: None,
         principal: None,
+        client: LockClient::default(),
         timeout: vec![TimeoutRequest::Seconds(60)],
     }
 }
@@ -37,8 +38,10 @@ fn exclusive_conflicts_with_any_lock_and_shared_with_shared_is_fine_s6_1() {
     m.acquire(&mut tb, request(2, "/a", Shared, Zero), NOW)
         .unwrap();
     assert_eq!(
-        m.acquire(&mut tb, request(3, "/a", Exclusive, Zero), NOW),
-        Err(LockError::Conflict { lock_root: p("/a") })
+        m.acquire(&mut tb, request(3, "/a", Exclusive, Zero), NOW)
+            .unwrap_err()
+            .blocking_root(),
+        Some(&p("/a"))
     );
     let m = LockManager::default();
     let mut tb = LockTable::default();
@@ -62,18 +65,20 @@ fn conflicts_are_found_through_ancestors_and_descendants_s6_1_s7_4() {
     m.acquire(&mut tb, request(1, "/a", Exclusive, Infinity), NOW)
         .unwrap();
     assert_eq!(
-        m.acquire(&mut tb, request(2, "/a/b/c", Exclusive, Zero), NOW),
-        Err(LockError::Conflict { lock_root: p("/a") })
+        m.acquire(&mut tb, request(2, "/a/b/c", Exclusive, Zero), NOW)
+            .unwrap_err()
+            .blocking_root(),
+        Some(&p("/a"))
     );
     let m = LockManager::default();
     let mut tb = LockTable::default();
     m.acquire(&mut tb, request(1, "/a/b/c", Exclusive, Zero), NOW)
         .unwrap();
     assert_eq!(
-        m.acquire(&mut tb, request(2, "/a", Exclusive, Infinity), NOW),
-        Err(LockError::Conflict {
-            lock_root: p("/a/b/c")
-        })
+        m.acquire(&mut tb, request(2, "/a", Exclusive, Infinity), NOW)
+            .unwrap_err()
+            .blocking_root(),
+        Some(&p("/a/b/c"))
     );
     // A depth-0 lock on /a does not reach /a/b/c.
     assert!(
@@ -95,8 +100,10 @@ fn writes_need_a_submitted_token_of_a_covering_lock_s7() {
         .unwrap();
     let put = || WriteIntent::new().touches(&p("/a/f"), Reach::Resource);
     assert_eq!(
-        m.check_write(&tb, put(), &[], None, NOW).unwrap_err(),
-        LockError::Locked { lock_root: p("/a") }
+        m.check_write(&tb, put(), &[], None, NOW)
+            .unwrap_err()
+            .blocking_root(),
+        Some(&p("/a"))
     );
     assert!(m.check_write(&tb, put(), &[t(1)], None, NOW).is_ok());
     assert!(m.check_write(&tb, put(), &[t(9)], None, NOW).is_err());
@@ -126,8 +133,9 @@ fn depth_zero_collection_lock_protects_the_member_list_not_member_content_s7_4()
         .changes_members_of_parent(&p("/c/new"));
     assert_eq!(
         m.check_write(&tb, create.clone(), &[], None, NOW)
-            .unwrap_err(),
-        LockError::Locked { lock_root: p("/c") }
+            .unwrap_err()
+            .blocking_root(),
+        Some(&p("/c"))
     );
     assert!(m.check_write(&tb, create, &[t(1)], None, NOW).is_ok());
 }

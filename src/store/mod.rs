@@ -13,7 +13,7 @@ pub mod sqlite;
 
 use std::time::SystemTime;
 
-use crate::locks::{ActiveLock, LockTable, ResourcePath, Timestamp, WritePermit};
+use crate::locks::{ActiveLock, Hold, LockClient, LockTable, ResourcePath, Timestamp, WritePermit};
 
 /// Errors of the storage layer; `dav::error` maps them to statuses.
 #[derive(Debug, thiserror::Error)]
@@ -256,18 +256,81 @@ pub trait LockStore: Send + Sync {
     /// The live locks selected, as a table the lock core can query.
     fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError>;
     /// Decide in the core, commit in the store: in one transaction, loads
-    /// the selected live locks, runs `decide` on them and, if it returns
-    /// true, writes the table's journaled changes and commits.
+    /// the selected live locks (and maintenance holds), runs `decide` on them
+    /// and, if it returns true, writes the table's journaled changes, one
+    /// audit event per change (described by `context`), and commits.
     fn transact(
         &self,
         selections: &[LockSelection],
         now: Timestamp,
+        context: &EventContext,
         decide: &mut dyn FnMut(&mut LockTable) -> bool,
     ) -> Result<(), StoreError>;
-    /// Deletes expired locks; returns them.
+    /// Deletes expired locks (recording an `expired` event each); returns them.
     fn remove_expired(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError>;
     /// The earliest expiry of any stored lock.
     fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError>;
     /// Every live lock (administration, start-up report).
     fn all_locks(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError>;
+    /// Places (or replaces) a maintenance hold.
+    fn set_hold(&self, hold: &Hold, context: &EventContext) -> Result<(), StoreError>;
+    /// Releases the hold at exactly `path`; false when there was none.
+    fn release_hold(
+        &self,
+        path: &ResourcePath,
+        now: Timestamp,
+        context: &EventContext,
+    ) -> Result<bool, StoreError>;
+    /// Active holds.
+    fn all_holds(&self, now: Timestamp) -> Result<Vec<Hold>, StoreError>;
+    /// The audit trail, newest first.
+    fn history(&self, filter: &HistoryFilter) -> Result<Vec<LockEvent>, StoreError>;
+}
+
+/// Why locks are removed in a transaction, for the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Removal {
+    /// UNLOCK by the holder.
+    #[default]
+    Released,
+    /// Removed by an administrator (or the CLI) regardless of its holder.
+    Broken,
+    /// The locked resource was deleted or moved away.
+    ResourceGone,
+}
+
+/// Who caused a lock change, from where, and why.
+#[derive(Debug, Clone, Default)]
+pub struct EventContext {
+    pub actor: Option<String>,
+    pub client: LockClient,
+    pub removal: Removal,
+    pub reason: Option<String>,
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LockEvent {
+    pub at_ms: u64,
+    /// acquired, refreshed, released, broken, removed-with-resource,
+    /// expired, hold-set, hold-released.
+    pub kind: String,
+    pub path: String,
+    pub token: Option<String>,
+    /// Who held the lock.
+    pub holder: Option<String>,
+    /// Who made the change (the admin who broke a lock, the user who set a hold).
+    pub actor: Option<String>,
+    pub client_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Which audit events to list.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    /// Events at this path or below it.
+    pub path: Option<ResourcePath>,
+    pub since: Option<Timestamp>,
+    pub limit: usize,
 }

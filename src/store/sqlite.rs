@@ -10,12 +10,12 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{TransactionBehavior, params};
 
 use super::{
-    CopyDepth, DeadProperty, LockSelection, LockStore, PatchOp, PropertyName, PropertyStore,
-    StoreError, ensure_permitted,
+    CopyDepth, DeadProperty, EventContext, HistoryFilter, LockEvent, LockSelection, LockStore,
+    PatchOp, PropertyName, PropertyStore, Removal, StoreError, ensure_permitted,
 };
 use crate::locks::{
-    ActiveLock, LockChange, LockDepth, LockScope, LockTable, LockToken, ResourcePath, Timestamp,
-    WritePermit,
+    ActiveLock, Hold, LockChange, LockClient, LockDepth, LockScope, LockTable, LockToken,
+    ResourcePath, Timestamp, WritePermit,
 };
 
 const SCHEMA: &str = "
@@ -36,10 +36,35 @@ CREATE TABLE IF NOT EXISTS active_lock (
     principal       TEXT,
     timeout_seconds INTEGER NOT NULL,
     created_ms      INTEGER NOT NULL,
-    expires_ms      INTEGER NOT NULL
+    expires_ms      INTEGER NOT NULL,
+    client_address  TEXT,
+    user_agent      TEXT
 );
 CREATE INDEX IF NOT EXISTS active_lock_root ON active_lock (root);
 CREATE INDEX IF NOT EXISTS active_lock_expiry ON active_lock (expires_ms);
+
+CREATE TABLE IF NOT EXISTS hold (
+    path       TEXT PRIMARY KEY,
+    reason     TEXT NOT NULL,
+    until_ms   INTEGER,
+    created_ms INTEGER NOT NULL,
+    created_by TEXT
+);
+
+CREATE TABLE IF NOT EXISTS lock_event (
+    id             INTEGER PRIMARY KEY,
+    at_ms          INTEGER NOT NULL,
+    kind           TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    token          TEXT,
+    holder         TEXT,
+    actor          TEXT,
+    client_address TEXT,
+    user_agent     TEXT,
+    reason         TEXT
+);
+CREATE INDEX IF NOT EXISTS lock_event_path ON lock_event (path);
+CREATE INDEX IF NOT EXISTS lock_event_at ON lock_event (at_ms);
 ";
 
 /// The state database file inside the state directory.
@@ -212,8 +237,7 @@ fn millis(t: Timestamp) -> i64 {
     i64::try_from(t.0).unwrap_or(i64::MAX)
 }
 
-const LOCK_COLUMNS: &str =
-    "token, root, scope, depth, owner, principal, timeout_seconds, created_ms, expires_ms";
+const LOCK_COLUMNS: &str = "token, root, scope, depth, owner, principal, timeout_seconds, created_ms, expires_ms, client_address, user_agent";
 
 fn lock_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ActiveLock, String)> {
     let root: String = row.get(1)?;
@@ -238,6 +262,10 @@ fn lock_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ActiveLock, Strin
         timeout_seconds: u64::try_from(row.get::<_, i64>(6)?).unwrap_or(0),
         created: Timestamp(u64::try_from(row.get::<_, i64>(7)?).unwrap_or(0)),
         expires: Timestamp(u64::try_from(row.get::<_, i64>(8)?).unwrap_or(0)),
+        client: LockClient {
+            address: row.get(9)?,
+            user_agent: row.get(10)?,
+        },
     };
     Ok((lock, root))
 }
@@ -292,14 +320,134 @@ fn load_selected(
     for lock in locks {
         table.load(lock);
     }
+    for hold in load_holds(conn, selections, now)? {
+        table.load_hold(hold);
+    }
     Ok(table)
 }
 
-fn apply(tx: &rusqlite::Transaction<'_>, change: &LockChange) -> Result<(), StoreError> {
+const HOLD_COLUMNS: &str = "path, reason, until_ms, created_ms, created_by";
+
+fn query_holds(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    out: &mut Vec<Hold>,
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, Option<i64>>(2)?,
+            row.get::<_, i64>(3)?,
+            row.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (path, reason, until, created, created_by) = row?;
+        out.push(Hold {
+            path: path_from_key(&path)?,
+            reason,
+            until: until.map(|ms| Timestamp(u64::try_from(ms).unwrap_or(0))),
+            created: Timestamp(u64::try_from(created).unwrap_or(0)),
+            created_by,
+        });
+    }
+    Ok(())
+}
+
+/// Active holds at the selected paths' ancestors (and below, with members).
+fn load_holds(
+    conn: &rusqlite::Connection,
+    selections: &[LockSelection],
+    now: Timestamp,
+) -> Result<Vec<Hold>, StoreError> {
+    let active = "(until_ms IS NULL OR until_ms > ?2)";
+    let exact = format!("SELECT {HOLD_COLUMNS} FROM hold WHERE path = ?1 AND {active}");
+    let range =
+        format!("SELECT {HOLD_COLUMNS} FROM hold WHERE path >= ?1 AND path < ?3 AND {active}");
+    let mut holds = Vec::new();
+    for selection in selections {
+        let segments = selection.path.segments();
+        for n in 0..=segments.len() {
+            let ancestor = ResourcePath::from_segments(segments[..n].iter().cloned())
+                .map_err(|e| StoreError::Database(e.to_string()))?;
+            query_holds(
+                conn,
+                &exact,
+                params![ancestor.key(), millis(now)],
+                &mut holds,
+            )?;
+        }
+        if selection.with_members {
+            let (lo, hi) = member_range(&selection.path);
+            query_holds(conn, &range, params![lo, millis(now), hi], &mut holds)?;
+        }
+    }
+    Ok(holds)
+}
+
+/// Appends one audit event.
+#[allow(clippy::too_many_arguments)]
+fn record_event(
+    conn: &rusqlite::Connection,
+    now: Timestamp,
+    kind: &str,
+    path: &ResourcePath,
+    token: Option<&LockToken>,
+    holder: Option<&str>,
+    context: &EventContext,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO lock_event (at_ms, kind, path, token, holder, actor, client_address, user_agent, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        millis(now),
+        kind,
+        path.key(),
+        token.map(LockToken::as_str),
+        holder,
+        context.actor,
+        context.client.address,
+        context.client.user_agent,
+        context.reason,
+    ])?;
+    Ok(())
+}
+
+fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    change: &LockChange,
+    now: Timestamp,
+    context: &EventContext,
+) -> Result<(), StoreError> {
+    let (kind, lock) = match change {
+        LockChange::Insert(lock) => ("acquired", lock),
+        LockChange::Update(lock) => ("refreshed", lock),
+        LockChange::Remove(lock) => (
+            match context.removal {
+                Removal::Released => "released",
+                Removal::Broken => "broken",
+                Removal::ResourceGone => "removed-with-resource",
+            },
+            lock,
+        ),
+    };
+    record_event(
+        tx,
+        now,
+        kind,
+        &lock.root,
+        Some(&lock.token),
+        lock.principal.as_deref(),
+        context,
+    )?;
     match change {
         LockChange::Insert(lock) => {
             tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO active_lock ({LOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                "INSERT OR REPLACE INTO active_lock ({LOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
             ))?
             .execute(params![
                 lock.token.as_str(),
@@ -317,6 +465,8 @@ fn apply(tx: &rusqlite::Transaction<'_>, change: &LockChange) -> Result<(), Stor
                 i64::try_from(lock.timeout_seconds).unwrap_or(i64::MAX),
                 millis(lock.created),
                 millis(lock.expires),
+                lock.client.address,
+                lock.client.user_agent,
             ])?;
         }
         LockChange::Update(lock) => {
@@ -329,9 +479,9 @@ fn apply(tx: &rusqlite::Transaction<'_>, change: &LockChange) -> Result<(), Stor
                 millis(lock.expires),
             ])?;
         }
-        LockChange::Remove(token) => {
+        LockChange::Remove(lock) => {
             tx.prepare_cached("DELETE FROM active_lock WHERE token = ?1")?
-                .execute([token.as_str()])?;
+                .execute([lock.token.as_str()])?;
         }
     }
     Ok(())
@@ -347,6 +497,7 @@ impl LockStore for SqliteStore {
         &self,
         selections: &[LockSelection],
         now: Timestamp,
+        context: &EventContext,
         decide: &mut dyn FnMut(&mut LockTable) -> bool,
     ) -> Result<(), StoreError> {
         let mut conn = self.pool.get()?;
@@ -358,22 +509,143 @@ impl LockStore for SqliteStore {
             return Ok(()); // dropping `tx` rolls back
         }
         for change in table.take_changes() {
-            apply(&tx, &change)?;
+            apply(&tx, &change, now, context)?;
         }
         tx.commit()?;
         Ok(())
     }
 
     fn remove_expired(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError> {
-        let conn = self.pool.get()?;
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut expired = Vec::new();
         query_locks(
-            &conn,
+            &tx,
             &format!("DELETE FROM active_lock WHERE expires_ms <= ?1 RETURNING {LOCK_COLUMNS}"),
             params![millis(now)],
             &mut expired,
         )?;
+        let context = EventContext::default();
+        for lock in &expired {
+            record_event(
+                &tx,
+                lock.expires,
+                "expired",
+                &lock.root,
+                Some(&lock.token),
+                lock.principal.as_deref(),
+                &context,
+            )?;
+        }
+        tx.commit()?;
         Ok(expired)
+    }
+
+    fn set_hold(&self, hold: &Hold, context: &EventContext) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO hold ({HOLD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
+        ))?
+        .execute(params![
+            hold.path.key(),
+            hold.reason,
+            hold.until.map(millis),
+            millis(hold.created),
+            hold.created_by,
+        ])?;
+        let context = EventContext {
+            reason: Some(hold.reason.clone()),
+            ..context.clone()
+        };
+        record_event(
+            &tx,
+            hold.created,
+            "hold-set",
+            &hold.path,
+            None,
+            None,
+            &context,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn release_hold(
+        &self,
+        path: &ResourcePath,
+        now: Timestamp,
+        context: &EventContext,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let removed = tx
+            .prepare_cached("DELETE FROM hold WHERE path = ?1")?
+            .execute([path.key()])?;
+        if removed > 0 {
+            record_event(&tx, now, "hold-released", path, None, None, context)?;
+        }
+        tx.commit()?;
+        Ok(removed > 0)
+    }
+
+    fn all_holds(&self, now: Timestamp) -> Result<Vec<Hold>, StoreError> {
+        let conn = self.pool.get()?;
+        let mut holds = Vec::new();
+        query_holds(
+            &conn,
+            &format!(
+                "SELECT {HOLD_COLUMNS} FROM hold WHERE until_ms IS NULL OR until_ms > ?1 ORDER BY path"
+            ),
+            params![millis(now)],
+            &mut holds,
+        )?;
+        Ok(holds)
+    }
+
+    fn history(&self, filter: &HistoryFilter) -> Result<Vec<LockEvent>, StoreError> {
+        let conn = self.pool.get()?;
+        let (key, lo, hi) = match &filter.path {
+            Some(path) => {
+                let (lo, hi) = member_range(path);
+                (Some(path.key()), lo, hi)
+            }
+            None => (None, String::new(), String::new()),
+        };
+        let mut stmt = conn.prepare_cached(
+            "SELECT at_ms, kind, path, token, holder, actor, client_address, user_agent, reason
+             FROM lock_event
+             WHERE (?1 IS NULL OR path = ?1 OR (path >= ?2 AND path < ?3)) AND at_ms >= ?4
+             ORDER BY at_ms DESC, id DESC LIMIT ?5",
+        )?;
+        let limit = if filter.limit == 0 {
+            1000
+        } else {
+            filter.limit
+        };
+        let rows = stmt.query_map(
+            params![
+                key,
+                lo,
+                hi,
+                filter.since.map_or(0, millis),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |row| {
+                Ok(LockEvent {
+                    at_ms: u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
+                    kind: row.get(1)?,
+                    path: row.get(2)?,
+                    token: row.get(3)?,
+                    holder: row.get(4)?,
+                    actor: row.get(5)?,
+                    client_address: row.get(6)?,
+                    user_agent: row.get(7)?,
+                    reason: row.get(8)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError> {
@@ -488,6 +760,10 @@ mod tests {
             depth: LockDepth::Zero,
             owner: Some("<ns0:owner xmlns:ns0=\"DAV:\">me</ns0:owner>".into()),
             principal: Some("alice".into()),
+            client: LockClient {
+                address: Some("127.0.0.1:5000".into()),
+                user_agent: Some("test/1".into()),
+            },
             timeout_seconds: 60,
             created: Timestamp(1_000),
             expires: Timestamp(expires),
@@ -497,7 +773,7 @@ mod tests {
     fn insert(store: &SqliteStore, l: &ActiveLock) {
         let mut inserted = false;
         store
-            .transact(&[], Timestamp(0), &mut |table| {
+            .transact(&[], Timestamp(0), &EventContext::default(), &mut |table| {
                 table.insert(l.clone());
                 inserted = true;
                 true
@@ -560,7 +836,7 @@ mod tests {
         let store = SqliteStore::open(dir.path()).unwrap();
         let a = lock("urn:uuid:1", &["a"], 100_000);
         store
-            .transact(&[], Timestamp(0), &mut |table| {
+            .transact(&[], Timestamp(0), &EventContext::default(), &mut |table| {
                 table.insert(a.clone());
                 false
             })
@@ -572,11 +848,16 @@ mod tests {
             with_members: false,
         }];
         store
-            .transact(&selection, Timestamp(0), &mut |table| {
-                table
-                    .set_expiry(&a.token, 120, Timestamp(200_000))
-                    .is_some()
-            })
+            .transact(
+                &selection,
+                Timestamp(0),
+                &EventContext::default(),
+                &mut |table| {
+                    table
+                        .set_expiry(&a.token, 120, Timestamp(200_000))
+                        .is_some()
+                },
+            )
             .unwrap();
         assert_eq!(
             store.all_locks(Timestamp(0)).unwrap()[0].expires,

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use http::{Response, StatusCode, request::Parts};
 
 use super::delete::partial_failure;
-use crate::dav::DavState;
 use crate::dav::body::{self, Body};
 use crate::dav::error::DavError;
 use crate::dav::headers::{self, Depth};
 use crate::dav::path::RequestPath;
+use crate::dav::{DavState, Requester};
 use crate::locks::{Reach, ResourcePath, WriteIntent, WritePermit};
 use crate::store::{CopyDepth, TreeOutcome};
 
@@ -83,14 +83,18 @@ pub async fn execute(
     state: &Arc<DavState>,
     request: CopyMoveRequest,
     permit: WritePermit,
+    requester: Requester,
 ) -> Result<Response<Body>, DavError> {
-    state.blocking(move |s| run(s, &request, &permit)).await
+    state
+        .blocking(move |s| run(s, &request, &permit, &requester))
+        .await
 }
 
 fn run(
     s: &DavState,
     r: &CopyMoveRequest,
     permit: &WritePermit,
+    requester: &Requester,
 ) -> Result<Response<Body>, DavError> {
     s.content.metadata(&r.source)?;
     let destination_parent = r.destination.parent().unwrap_or_default();
@@ -116,13 +120,13 @@ fn run(
             return Ok(partial_failure(s, &removed));
         }
         s.properties.forget_tree(permit, &r.destination)?;
-        s.forget_locks_in_tree(&r.destination)?;
+        s.forget_locks_in_tree(&r.destination, requester)?;
     }
     if r.is_move {
         s.content.rename(permit, &r.source, &r.destination)?;
         s.properties.rename(permit, &r.source, &r.destination)?;
         // Locks never travel with a MOVE (§7.6); the source's are gone.
-        s.forget_locks_in_tree(&r.source)?;
+        s.forget_locks_in_tree(&r.source, requester)?;
     } else {
         let copied: TreeOutcome = s.content.copy(permit, &r.source, &r.destination, r.depth);
         if copied.done.is_empty() {

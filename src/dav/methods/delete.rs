@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use http::{Response, StatusCode, header, request::Parts};
 
-use crate::dav::DavState;
 use crate::dav::body::{self, Body};
 use crate::dav::error::{DavError, store_error_status};
 use crate::dav::headers::Depth;
 use crate::dav::path::{RequestPath, href};
 use crate::dav::xml::render;
+use crate::dav::{DavState, Requester};
 use crate::locks::{Reach, ResourcePath, WriteIntent, WritePermit};
 use crate::store::TreeOutcome;
 
@@ -48,6 +48,7 @@ pub async fn execute(
     state: &Arc<DavState>,
     request: DeleteRequest,
     permit: WritePermit,
+    requester: Requester,
 ) -> Result<Response<Body>, DavError> {
     state
         .blocking(move |s| {
@@ -56,12 +57,12 @@ pub async fn execute(
             let outcome = s.content.remove(&permit, path);
             if outcome.failed.is_empty() {
                 s.properties.forget_tree(&permit, path)?;
-                s.forget_locks_in_tree(path)?;
+                s.forget_locks_in_tree(path, &requester)?;
                 return Ok(no_content());
             }
             s.properties.forget(&permit, &outcome.done)?;
             for removed in &outcome.done {
-                s.forget_locks_in_tree(removed)?;
+                s.forget_locks_in_tree(removed, &requester)?;
             }
             Ok(partial_failure(s, &outcome))
         })

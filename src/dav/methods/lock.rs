@@ -12,21 +12,24 @@ use crate::dav::error::DavError;
 use crate::dav::headers::{self, Depth};
 use crate::dav::path::{RequestPath, href};
 use crate::dav::xml::{self, render};
-use crate::dav::{DavState, now, read_xml_body};
+use crate::dav::{DavState, Requester, now, read_xml_body};
 use crate::locks::{
     self, ActiveLock, LockDepth, LockError, LockScope, LockToken, Reach, ResourcePath,
     TimeoutRequest, WriteIntent,
 };
-use crate::store::LockSelection;
+use crate::store::{LockSelection, Removal};
+
+/// A LOCK that creates a lock.
+pub struct NewLock {
+    path: ResourcePath,
+    scope: LockScope,
+    depth: LockDepth,
+    owner: Option<String>,
+    timeout: Vec<TimeoutRequest>,
+}
 
 pub enum LockRequest {
-    Create {
-        path: ResourcePath,
-        scope: LockScope,
-        depth: LockDepth,
-        owner: Option<String>,
-        timeout: Vec<TimeoutRequest>,
-    },
+    Create(NewLock),
     Refresh {
         path: ResourcePath,
         token: LockToken,
@@ -72,13 +75,13 @@ impl LockRequest {
                 ));
             }
         };
-        Ok(Self::Create {
+        Ok(Self::Create(NewLock {
             path: target.path,
             scope: info.scope,
             depth,
             owner: info.owner,
             timeout,
-        })
+        }))
     }
 }
 
@@ -86,34 +89,33 @@ pub async fn execute(
     state: &Arc<DavState>,
     request: LockRequest,
     submitted: Vec<LockToken>,
+    requester: Requester,
 ) -> Result<Response<Body>, DavError> {
     state
         .blocking(move |s| match request {
-            LockRequest::Create {
-                path,
-                scope,
-                depth,
-                owner,
-                timeout,
-            } => create(s, path, scope, depth, owner, timeout, &submitted),
+            LockRequest::Create(new) => create(s, new, &submitted, &requester),
             LockRequest::Refresh {
                 path,
                 token,
                 timeout,
-            } => refresh(s, &path, &token, &timeout),
+            } => refresh(s, &path, &token, &timeout, &requester),
         })
         .await
 }
 
 fn create(
     s: &DavState,
-    path: ResourcePath,
-    scope: LockScope,
-    depth: LockDepth,
-    owner: Option<String>,
-    timeout: Vec<TimeoutRequest>,
+    new: NewLock,
     submitted: &[LockToken],
+    requester: &Requester,
 ) -> Result<Response<Body>, DavError> {
+    let NewLock {
+        path,
+        scope,
+        depth,
+        owner,
+        timeout,
+    } = new;
     let existing = s.metadata_if_exists(&path)?;
     if existing.is_none() {
         let parent = path.parent().unwrap_or_default();
@@ -145,12 +147,14 @@ fn create(
         scope,
         depth,
         owner,
-        principal: None,
+        principal: requester.name().map(str::to_owned),
+        client: requester.client.clone(),
         timeout,
     };
+    let context = requester.event_context(Removal::Released);
     // One transaction: the conflict check, and the insert that is committed
     // before anyone hears of the lock.
-    let (lock, permit) = s.lock_transaction(&selections, now, |manager, table| {
+    let (lock, permit) = s.lock_transaction(&selections, now, &context, |manager, table| {
         let lock = manager.acquire(table, request, now)?;
         let permit = match existing {
             Some(_) => None,
@@ -160,7 +164,8 @@ fn create(
                 let intent = WriteIntent::new()
                     .touches(&path, Reach::Resource)
                     .changes_members_of_parent(&path);
-                Some(manager.check_write(table, intent, &with_own(submitted, &lock), None, now)?)
+                let tokens = with_own(submitted, &lock);
+                Some(manager.check_write(table, intent, &tokens, requester.name(), now)?)
             }
         };
         Ok((lock, permit))
@@ -172,7 +177,7 @@ fn create(
             .and_then(|pending| pending.commit());
         drop(permit);
         if let Err(error) = created {
-            s.lock_transaction(&selections, now, |_, table| {
+            s.lock_transaction(&selections, now, &context, |_, table| {
                 table.remove(&lock.token);
                 Ok(())
             })?;
@@ -204,15 +209,17 @@ fn refresh(
     path: &ResourcePath,
     token: &LockToken,
     timeout: &[TimeoutRequest],
+    requester: &Requester,
 ) -> Result<Response<Body>, DavError> {
     let now = now();
     let selection = LockSelection {
         path: path.clone(),
         with_members: false,
     };
-    let lock = s.lock_transaction(&[selection], now, |manager, table| {
+    let context = requester.event_context(Removal::Released);
+    let lock = s.lock_transaction(&[selection], now, &context, |manager, table| {
         manager
-            .refresh(table, token, path, timeout, None, now)
+            .refresh(table, token, path, timeout, requester.name(), now)
             .map_err(|e| match e {
                 LockError::TokenMismatch => DavError::RefreshTokenMismatch,
                 other => other.into(),

@@ -9,9 +9,9 @@ use crate::dav::body::{self, Body};
 use crate::dav::error::DavError;
 use crate::dav::headers;
 use crate::dav::path::RequestPath;
-use crate::dav::{DavState, now};
+use crate::dav::{DavState, Requester, now};
 use crate::locks::{LockError, LockToken, ResourcePath};
-use crate::store::LockSelection;
+use crate::store::{LockSelection, Removal};
 
 pub struct UnlockRequest {
     path: ResourcePath,
@@ -30,6 +30,7 @@ impl UnlockRequest {
 pub async fn execute(
     state: &Arc<DavState>,
     request: UnlockRequest,
+    requester: Requester,
 ) -> Result<Response<Body>, DavError> {
     state
         .blocking(move |s| {
@@ -38,15 +39,40 @@ pub async fn execute(
                 with_members: false,
             };
             let now = now();
-            s.lock_transaction(&[selection], now, |manager, table| {
-                manager
-                    .release(table, &request.token, &request.path, None, now)
-                    .map_err(|e| match e {
-                        LockError::TokenMismatch => DavError::UnlockTokenMismatch,
-                        other => other.into(),
-                    })?;
-                Ok(())
-            })
+            let released = s.lock_transaction(
+                std::slice::from_ref(&selection),
+                now,
+                &requester.event_context(Removal::Released),
+                |manager, table| {
+                    match manager.release(
+                        table,
+                        &request.token,
+                        &request.path,
+                        requester.name(),
+                        now,
+                    ) {
+                        Ok(_) => Ok(true),
+                        // §6.4: an administrator may remove anyone's lock.
+                        Err(LockError::NotOwner) if requester.is_admin() => Ok(false),
+                        Err(LockError::TokenMismatch) => Err(DavError::UnlockTokenMismatch),
+                        Err(other) => Err(other.into()),
+                    }
+                },
+            )?;
+            if !released {
+                s.lock_transaction(
+                    &[selection],
+                    now,
+                    &requester.event_context(Removal::Broken),
+                    |manager, table| {
+                        manager
+                            .break_lock(table, &request.token, now)
+                            .map(|_| ())
+                            .ok_or(DavError::UnlockTokenMismatch)
+                    },
+                )?;
+            }
+            Ok(())
         })
         .await?;
     let mut response = Response::new(body::empty());

@@ -56,6 +56,18 @@ impl Element {
         })
     }
 
+    /// All the text inside the element, in document order.
+    pub fn text_content(&self) -> String {
+        let mut out = String::new();
+        for child in &self.children {
+            match child {
+                Node::Text(t) => out.push_str(t),
+                Node::Element(e) => out.push_str(&e.text_content()),
+            }
+        }
+        out
+    }
+
     /// True when the element has no child elements and only whitespace text.
     pub fn is_blank(&self) -> bool {
         self.children.iter().all(|n| match n {

@@ -12,6 +12,9 @@ use super::super::error::{Precondition, status_line};
 use crate::locks::{ActiveLock, LockDepth, LockScope, Timestamp};
 use crate::store::PropertyName;
 
+/// deadbolt's own XML namespace (maintenance holds in error bodies).
+pub const DEADBOLT_NS: &str = "urn:x-deadbolt:";
+
 pub const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 pub const MULTISTATUS_OPEN: &str = "<D:multistatus xmlns:D=\"DAV:\">";
 pub const MULTISTATUS_CLOSE: &str = "</D:multistatus>\n";
@@ -19,8 +22,16 @@ pub const MULTISTATUS_CLOSE: &str = "</D:multistatus>\n";
 /// The body of a `DAV:error` response naming one precondition, with the
 /// hrefs it concerns (e.g. the root of the lock that blocked the request).
 pub fn error_body(condition: Precondition, hrefs: &[String], reason: &str) -> String {
+    // RFC 4918 preconditions are DAV: elements; deadbolt's own are not.
+    let prefix = match condition {
+        Precondition::MaintenanceHold => "db:",
+        _ => "D:",
+    };
     let mut out = String::from(XML_DECLARATION);
-    out.push_str("<D:error xmlns:D=\"DAV:\"><D:");
+    out.push_str("<D:error xmlns:D=\"DAV:\" xmlns:db=\"");
+    out.push_str(DEADBOLT_NS);
+    out.push_str("\"><");
+    out.push_str(prefix);
     out.push_str(condition.element());
     if hrefs.is_empty() {
         out.push_str("/>");
@@ -31,7 +42,8 @@ pub fn error_body(condition: Precondition, hrefs: &[String], reason: &str) -> St
             out.push_str(&escape(href.as_str()));
             out.push_str("</D:href>");
         }
-        out.push_str("</D:");
+        out.push_str("</");
+        out.push_str(prefix);
         out.push_str(condition.element());
         out.push('>');
     }
