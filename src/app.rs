@@ -61,7 +61,7 @@ pub fn build(settings: &Settings) -> anyhow::Result<DavService> {
         content: Arc::new(content),
         properties: state.clone(),
         lock_store: state,
-        locks: LockManager::new(settings.lock_timeouts),
+        locks: Arc::new(LockManager::new(settings.lock_timeouts)),
         gate: Mutex::new(()),
         config: DavConfig {
             disclosure: if settings.hide_lock_owners {

@@ -26,6 +26,121 @@ pub struct Cli {
 pub enum Command {
     /// Serve a directory over WebDAV.
     Serve(ServeArgs),
+    /// See, break and trace locks. Works on the state directory while the
+    /// server runs: the server sees every change on its next request.
+    Locks {
+        #[command(subcommand)]
+        action: LocksAction,
+    },
+    /// Hold a tree for maintenance: every modifying request under PATH, from
+    /// anyone, answers 423 with the reason; reads go on. `deadbolt hold
+    /// release PATH` ends it, `deadbolt hold list` shows the holds.
+    #[command(args_conflicts_with_subcommands = true)]
+    Hold(HoldArgs),
+}
+
+/// Where the server's state is: the same flags (and config file) as `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct StateArgs {
+    /// The served directory, when the state directory is its default
+    /// (DIR/.deadbolt) [default: ./data]
+    #[arg(long, value_name = "DIR", env = "DEADBOLT_ROOT")]
+    pub root: Option<PathBuf>,
+
+    /// The server's state directory
+    #[arg(long, value_name = "DIR", env = "DEADBOLT_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// The server's TOML config file (its root and state_dir keys are used)
+    #[arg(long, short, value_name = "FILE", env = "DEADBOLT_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocksAction {
+    /// List live locks (and maintenance holds).
+    List {
+        /// Only locks at, above or below this path
+        #[arg(long, value_name = "PATH")]
+        path: Option<String>,
+        /// Only locks held by this user
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Break a lock by its token, or every lock at or below --path.
+    Break {
+        /// The lock token (urn:uuid:...)
+        #[arg(
+            value_name = "TOKEN",
+            required_unless_present = "path",
+            conflicts_with = "path"
+        )]
+        token: Option<String>,
+        #[arg(long, value_name = "PATH")]
+        path: Option<String>,
+        /// Why, for the audit trail
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// The audit trail: locks acquired, refreshed, released, expired and
+    /// broken, holds set and released; newest first.
+    History {
+        #[arg(long, value_name = "PATH")]
+        path: Option<String>,
+        /// RFC 3339 time, or a duration ago (e.g. 2h)
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// At most this many events [default: 100]
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HoldArgs {
+    #[command(subcommand)]
+    pub action: Option<HoldAction>,
+    /// The tree to hold, e.g. /projects/migration
+    #[arg(value_name = "PATH", required = true)]
+    pub path: Option<String>,
+    /// Shown to everyone whose write is refused
+    #[arg(long, value_name = "TEXT", required = true)]
+    pub reason: Option<String>,
+    /// When the hold ends by itself: RFC 3339 time or a duration (e.g. 2h);
+    /// refused writes then carry Retry-After
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HoldAction {
+    /// End the hold on PATH.
+    Release {
+        #[arg(value_name = "PATH")]
+        path: String,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// List the holds.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        state: StateArgs,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -138,5 +253,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::resolve(&args)?;
             crate::server::serve(settings).await
         }
+        Command::Locks { action } => crate::admin::commands::locks(action),
+        Command::Hold(args) => crate::admin::commands::hold(args),
     }
 }

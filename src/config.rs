@@ -53,6 +53,33 @@ impl FileConfig {
     }
 }
 
+/// The state directory the admin commands work on: `--state-dir`, else the
+/// config file's `state_dir`, else ROOT/.deadbolt (ROOT from `--root`, the
+/// config file, or ./data). It must already hold a server's database.
+pub fn state_dir_for(args: &crate::cli::StateArgs) -> anyhow::Result<PathBuf> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let state_dir = match args.state_dir.clone().or(file.state_dir) {
+        Some(dir) => dir,
+        None => args
+            .root
+            .clone()
+            .or(file.root)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT))
+            .join(DEFAULT_STATE_DIR_NAME),
+    };
+    let database = state_dir.join(crate::store::sqlite::DATABASE_FILE);
+    if !database.is_file() {
+        bail!(
+            "no deadbolt state in {} (give the server's --state-dir, --root or --config)",
+            state_dir.display()
+        );
+    }
+    Ok(state_dir)
+}
+
 /// Validated settings for `deadbolt serve`.
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -16,6 +16,7 @@
 //!
 //! Dependencies point one way: `locks` <- `store` <- `dav` <- wiring.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod cli;

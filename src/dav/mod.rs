@@ -68,7 +68,7 @@ pub struct DavState {
     /// The locks themselves (the source of truth) ...
     pub lock_store: Arc<dyn LockStore>,
     /// ... and the rules and write latches applied to them.
-    pub locks: LockManager,
+    pub locks: Arc<LockManager>,
     /// Serialises this process's lock decisions with its write checks, so a
     /// LOCK cannot slip between a write's check and its latch.
     pub gate: Mutex<()>,

@@ -13,7 +13,9 @@ pub mod sqlite;
 
 use std::time::SystemTime;
 
-use crate::locks::{ActiveLock, Hold, LockClient, LockTable, ResourcePath, Timestamp, WritePermit};
+use crate::locks::{
+    ActiveLock, Hold, LockClient, LockTable, LockToken, ResourcePath, Timestamp, WritePermit,
+};
 
 /// Errors of the storage layer; `dav::error` maps them to statuses.
 #[derive(Debug, thiserror::Error)]
@@ -272,6 +274,12 @@ pub trait LockStore: Send + Sync {
     fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError>;
     /// Every live lock (administration, start-up report).
     fn all_locks(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError>;
+    /// One live lock by its token.
+    fn find_lock(
+        &self,
+        token: &LockToken,
+        now: Timestamp,
+    ) -> Result<Option<ActiveLock>, StoreError>;
     /// Places (or replaces) a maintenance hold.
     fn set_hold(&self, hold: &Hold, context: &EventContext) -> Result<(), StoreError>;
     /// Releases the hold at exactly `path`; false when there was none.

@@ -668,6 +668,22 @@ impl LockStore for SqliteStore {
         )?;
         Ok(locks)
     }
+
+    fn find_lock(
+        &self,
+        token: &LockToken,
+        now: Timestamp,
+    ) -> Result<Option<ActiveLock>, StoreError> {
+        let conn = self.pool.get()?;
+        let mut locks = Vec::new();
+        query_locks(
+            &conn,
+            &format!("SELECT {LOCK_COLUMNS} FROM active_lock WHERE token = ?1 AND expires_ms > ?2"),
+            params![token.as_str(), millis(now)],
+            &mut locks,
+        )?;
+        Ok(locks.pop())
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,1 @@
+//! The admin JSON API (routes under the reserved admin prefix).

@@ -1,0 +1,1 @@
+//! The admin web page (filled in with the admin API).
