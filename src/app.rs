@@ -4,6 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
+use crate::admin::Admin;
+use crate::admin::api::ADMIN_PREFIX;
 use crate::auth::Users;
 use crate::config::Settings;
 use crate::dav::error::Disclosure;
@@ -25,7 +27,17 @@ fn reserved_state_path(settings: &Settings) -> Option<ResourcePath> {
 }
 
 pub fn build(settings: &Settings) -> anyhow::Result<DavService> {
-    let reserved = reserved_state_path(settings).into_iter().collect();
+    // The admin prefix is reserved; a member of that name would be hidden,
+    // so refuse to start rather than hide it silently.
+    let admin_dir = settings.root.join(ADMIN_PREFIX);
+    if admin_dir.symlink_metadata().is_ok() {
+        anyhow::bail!(
+            "{} would be hidden by the admin page at /{ADMIN_PREFIX}/; rename it to serve this directory",
+            admin_dir.display()
+        );
+    }
+    let mut reserved: Vec<ResourcePath> = reserved_state_path(settings).into_iter().collect();
+    reserved.push(ResourcePath::from_segments([ADMIN_PREFIX])?);
     let content = FsStore::new(&settings.root, reserved)
         .with_context(|| format!("cannot serve {}", settings.root.display()))?;
     let state =
@@ -56,12 +68,15 @@ pub fn build(settings: &Settings) -> anyhow::Result<DavService> {
         }
         None => None,
     };
+    let locks = Arc::new(LockManager::new(settings.lock_timeouts));
+    let admin = Admin::new(state.clone(), Arc::clone(&locks));
     Ok(DavService::new(DavState {
         users,
+        admin,
         content: Arc::new(content),
         properties: state.clone(),
         lock_store: state,
-        locks: Arc::new(LockManager::new(settings.lock_timeouts)),
+        locks,
         gate: Mutex::new(()),
         config: DavConfig {
             disclosure: if settings.hide_lock_owners {

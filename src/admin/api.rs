@@ -1,1 +1,230 @@
-//! The admin JSON API (routes under the reserved admin prefix).
+//! The admin JSON API, under the reserved prefix `/_deadbolt/` (see
+//! `ADMIN_PREFIX`): the same operations as the CLI, for administrators.
+//!
+//! | method | path | |
+//! |---|---|---|
+//! | GET | `/_deadbolt/api/locks?path=&user=` | locks and holds |
+//! | GET | `/_deadbolt/api/locks/{token}` | one lock |
+//! | POST | `/_deadbolt/api/locks/{token}/break` | `{"reason": "..."}` |
+//! | GET | `/_deadbolt/api/holds` | holds |
+//! | POST | `/_deadbolt/api/holds` | `{"path", "reason", "until"?}` |
+//! | DELETE | `/_deadbolt/api/holds?path=` | release a hold |
+//! | GET | `/_deadbolt/api/history?path=&since=&limit=` | audit trail |
+//! | GET | `/_deadbolt/` | the admin page |
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use http::{Method, Response, StatusCode, header};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{AdminError, HoldView, LockFilter, LockView, parse_path, parse_time};
+use crate::dav::body::{self, Body};
+use crate::dav::{Requester, now};
+use crate::locks::Hold;
+use crate::store::{HistoryFilter, Removal};
+
+/// The reserved URL prefix of the admin page and API. A file or folder of
+/// this name in the served directory stops the server from starting.
+pub const ADMIN_PREFIX: &str = "_deadbolt";
+
+#[derive(Debug, Deserialize, Default)]
+struct BreakBody {
+    reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct HoldBody {
+    path: String,
+    reason: String,
+    until: Option<String>,
+}
+
+/// Why an API call failed, as a status and a JSON `{"error": ...}` body.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        let status = match &e {
+            AdminError::NoSuchLock(_)
+            | AdminError::NothingLockedAt(_)
+            | AdminError::NoSuchHold(_) => StatusCode::NOT_FOUND,
+            AdminError::BadPath(..) | AdminError::BadTime(_) => StatusCode::BAD_REQUEST,
+            AdminError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %e, "admin API call failed");
+            return Self::new(status, "internal server error");
+        }
+        Self::new(status, e.to_string())
+    }
+}
+
+fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(body::full(value.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+pub fn error_response(error: ApiError) -> Response<Body> {
+    json_response(error.status, json!({ "error": error.message }))
+}
+
+fn query(uri: &http::Uri) -> HashMap<String, String> {
+    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+}
+
+/// Serves one admin API call; `rest` is the path after `/_deadbolt/api/`.
+/// Blocking (store access): the caller runs it on the blocking pool.
+pub fn handle(
+    admin: &super::Admin,
+    requester: &Requester,
+    method: &Method,
+    uri: &http::Uri,
+    rest: &[String],
+    body: &Bytes,
+) -> Result<Response<Body>, ApiError> {
+    let now = now();
+    let q = query(uri);
+    let segments: Vec<&str> = rest.iter().map(String::as_str).collect();
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["locks"]) => {
+            let filter = LockFilter {
+                path: q.get("path").map(|p| parse_path(p)).transpose()?,
+                holder: q.get("user").cloned(),
+            };
+            let locks: Vec<LockView> = admin
+                .locks(&filter, now)?
+                .iter()
+                .map(|l| LockView::new(l, now))
+                .collect();
+            let holds: Vec<HoldView> = admin.holds(now)?.iter().map(HoldView::from).collect();
+            Ok(json_response(
+                StatusCode::OK,
+                json!({ "locks": locks, "holds": holds }),
+            ))
+        }
+        ("GET", ["locks", token]) => {
+            let lock = admin.lock(token, now)?;
+            Ok(json_response(
+                StatusCode::OK,
+                json!({ "lock": LockView::new(&lock, now) }),
+            ))
+        }
+        ("POST", ["locks", token, "break"]) => {
+            let request: BreakBody = if body.is_empty() {
+                BreakBody::default()
+            } else {
+                parse_json(body)?
+            };
+            let mut context = requester.event_context(Removal::Broken);
+            context.reason = request.reason;
+            let lock = admin.break_lock(token, &context, now)?;
+            Ok(json_response(
+                StatusCode::OK,
+                json!({ "broken": LockView::new(&lock, now) }),
+            ))
+        }
+        ("GET", ["holds"]) => {
+            let holds: Vec<HoldView> = admin.holds(now)?.iter().map(HoldView::from).collect();
+            Ok(json_response(StatusCode::OK, json!({ "holds": holds })))
+        }
+        ("POST", ["holds"]) => {
+            let request: HoldBody = parse_json(body)?;
+            if request.reason.trim().is_empty() {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "a hold needs a reason",
+                ));
+            }
+            let mut context = requester.event_context(Removal::Released);
+            context.reason = Some(request.reason.clone());
+            let hold = Hold {
+                path: parse_path(&request.path)?,
+                reason: request.reason,
+                until: request
+                    .until
+                    .as_deref()
+                    .map(|t| parse_time(t, now, true))
+                    .transpose()?,
+                created: now,
+                created_by: requester.name().map(str::to_owned),
+            };
+            admin.set_hold(&hold, &context)?;
+            Ok(json_response(
+                StatusCode::CREATED,
+                json!({ "hold": HoldView::from(&hold) }),
+            ))
+        }
+        ("DELETE", ["holds"]) => {
+            let path = q
+                .get("path")
+                .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "give ?path= of the hold"))?;
+            admin.release_hold(
+                &parse_path(path)?,
+                &requester.event_context(Removal::Released),
+                now,
+            )?;
+            Ok(json_response(StatusCode::OK, json!({ "released": path })))
+        }
+        ("GET", ["history"]) => {
+            let limit = match q.get("limit") {
+                Some(n) => n.parse().map_err(|_| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "limit must be a number")
+                })?,
+                None => 100,
+            };
+            let filter = HistoryFilter {
+                path: q.get("path").map(|p| parse_path(p)).transpose()?,
+                since: q
+                    .get("since")
+                    .map(|s| parse_time(s, now, false))
+                    .transpose()?,
+                limit,
+            };
+            Ok(json_response(
+                StatusCode::OK,
+                json!({ "events": admin.history(&filter)? }),
+            ))
+        }
+        (_, ["locks"] | ["locks", _] | ["locks", _, "break"] | ["holds"] | ["history"]) => {
+            Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{method} is not allowed here"),
+            ))
+        }
+        _ => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no such admin API endpoint",
+        )),
+    }
+}

@@ -74,6 +74,8 @@ pub struct DavState {
     pub gate: Mutex<()>,
     /// The users, when `--htpasswd` is set; without it nobody authenticates.
     pub users: Option<Users>,
+    /// Lock and hold administration (the admin API), over the same store.
+    pub admin: crate::admin::Admin,
     pub config: DavConfig,
 }
 
@@ -324,6 +326,52 @@ impl DavService {
         Ok(Requester { principal, client })
     }
 
+    /// The admin page and API under the reserved prefix: administrators
+    /// only (everyone, when the server has no users at all).
+    async fn admin(
+        &self,
+        parts: http::request::Parts,
+        body: Body,
+        requester: Requester,
+        rest: Vec<String>,
+    ) -> Result<Response<Body>, DavError> {
+        if self.state.users.is_some() {
+            match &requester.principal {
+                None => return Err(AuthError::Missing.into()),
+                Some(p) if !p.is_admin() => {
+                    return Err(DavError::Forbidden(
+                        "the admin page and API are for administrators".into(),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        match rest.first().map(String::as_str) {
+            None | Some("") if matches!(parts.method, Method::GET | Method::HEAD) => {
+                Ok(crate::admin::page::respond())
+            }
+            Some("api") => {
+                let body = read_xml_body(&self.state, body).await?;
+                let api_path = rest[1..].to_vec();
+                Ok(self
+                    .state
+                    .blocking(move |s| {
+                        Ok(crate::admin::api::handle(
+                            &s.admin,
+                            &requester,
+                            &parts.method,
+                            &parts.uri,
+                            &api_path,
+                            &body,
+                        )
+                        .unwrap_or_else(crate::admin::api::error_response))
+                    })
+                    .await?)
+            }
+            _ => Err(DavError::NotFound),
+        }
+    }
+
     async fn dispatch(&self, request: Request<Body>) -> Result<Response<Body>, DavError> {
         use methods::*;
         let state = &self.state;
@@ -334,6 +382,9 @@ impl DavService {
         // Authentication and authorization come before everything else,
         // locks and conditions included (§8.1).
         let requester = self.authenticate(&parts)?;
+        if let Some(rest) = admin_route(parts.uri.path()) {
+            return self.admin(parts, body, requester, rest).await;
+        }
         let target = parse_request_path(parts.uri.path())?;
         let conditions = Conditions::from_request(&parts, &target.path)?;
         let submitted = conditions.submitted_tokens();
@@ -423,6 +474,26 @@ impl DavService {
             ))),
         }
     }
+}
+
+/// The segments after the admin prefix, when `raw_path` is under it.
+fn admin_route(raw_path: &str) -> Option<Vec<String>> {
+    let rest = raw_path
+        .strip_prefix('/')?
+        .strip_prefix(crate::admin::api::ADMIN_PREFIX)?;
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return None;
+    }
+    Some(
+        rest.split('/')
+            .skip(1)
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .collect(),
+    )
 }
 
 /// The longest the lock sweeper sleeps.
