@@ -73,6 +73,7 @@ pub fn build(settings: &Settings) -> anyhow::Result<DavService> {
     Ok(DavService::new(DavState {
         users,
         admin,
+        metrics: Arc::new(crate::metrics::Metrics::new()),
         content: Arc::new(content),
         properties: state.clone(),
         lock_store: state,

@@ -162,7 +162,7 @@ pub struct ServeArgs {
     /// TOML file with any of the keys listen, root, state_dir,
     /// allow_depth_infinity, max_xml_body, drain_timeout,
     /// lock_timeout_default, lock_timeout_max, htpasswd, admins,
-    /// read_only_users, anonymous_read, hide_lock_owners
+    /// read_only_users, anonymous_read, hide_lock_owners, tls_cert, tls_key
     #[arg(long, short, value_name = "FILE", env = "DEADBOLT_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -240,6 +240,14 @@ pub struct ServeArgs {
         default_missing_value = "true"
     )]
     pub hide_lock_owners: Option<bool>,
+
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key)
+    #[arg(long, value_name = "FILE", env = "DEADBOLT_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", env = "DEADBOLT_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 
     /// Seconds open requests get to finish after SIGTERM or Ctrl-C [default: 10]
     #[arg(long, value_name = "SECONDS", env = "DEADBOLT_DRAIN_TIMEOUT")]

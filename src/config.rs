@@ -43,6 +43,8 @@ pub struct FileConfig {
     pub read_only_users: Option<Vec<String>>,
     pub anonymous_read: Option<bool>,
     pub hide_lock_owners: Option<bool>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -97,6 +99,14 @@ pub struct Settings {
     pub read_only_users: Vec<String>,
     pub anonymous_read: bool,
     pub hide_lock_owners: bool,
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files for HTTPS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Settings {
@@ -177,7 +187,16 @@ impl Settings {
         {
             bail!("--admins, --read-only-users and --anonymous-read need --htpasswd");
         }
+        let tls = match (
+            args.tls_cert.clone().or(file.tls_cert),
+            args.tls_key.clone().or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => bail!("--tls-cert and --tls-key go together"),
+        };
         Ok(Self {
+            tls,
             htpasswd,
             admins,
             read_only_users,

@@ -23,5 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod dav;
 pub mod locks;
+pub mod metrics;
 pub mod server;
 pub mod store;
+pub mod tls;

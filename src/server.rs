@@ -15,6 +15,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use crate::config::Settings;
 use crate::dav::body::Body;
@@ -23,12 +24,24 @@ use crate::dav::{DavService, PeerAddr};
 /// Binds, announces the URL on stdout's first line, serves until a signal.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let service = crate::app::build(&settings)?;
+    let tls = match &settings.tls {
+        Some(files) => Some(crate::tls::acceptor(&files.cert, &files.key)?),
+        None => None,
+    };
+    if settings.htpasswd.is_some() && tls.is_none() && !settings.listen.ip().is_loopback() {
+        tracing::warn!(
+            listen = %settings.listen,
+            "HTTP Basic authentication over plain HTTP on a non-loopback address: \
+             passwords cross the network readable; use --tls-cert and --tls-key"
+        );
+    }
     let listener = TcpListener::bind(settings.listen).await?;
     let shutdown = shutdown_signal()?;
     let addr = listener.local_addr()?;
     {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "deadbolt listening on http://{addr}/")?;
+        writeln!(stdout, "deadbolt listening on {scheme}://{addr}/")?;
         stdout.flush()?;
     }
     tracing::info!(
@@ -38,7 +51,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         "serving"
     );
     let sweeper = tokio::spawn(service.clone().run_lock_sweeper());
-    run(listener, service, shutdown, settings.drain_timeout).await;
+    run(listener, service, tls, shutdown, settings.drain_timeout).await;
     sweeper.abort();
     tracing::info!("stopped");
     Ok(())
@@ -49,6 +62,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 pub async fn run(
     listener: TcpListener,
     service: DavService,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
     drain: Duration,
 ) {
@@ -70,10 +84,37 @@ pub async fn run(
                 let _ = stream.set_nodelay(true);
                 let service = service.clone();
                 let handler = service_fn(move |request| handle(service.clone(), peer, request));
-                let connection = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), handler);
-                spawn_connection(graceful.watch(connection), peer);
+                let watcher = graceful.watcher();
+                match &tls {
+                    None => {
+                        let connection = http1::Builder::new()
+                            .keep_alive(true)
+                            .serve_connection(TokioIo::new(stream), handler);
+                        spawn_connection(watcher.watch(connection), peer);
+                    }
+                    Some(acceptor) => {
+                        let acceptor = acceptor.clone();
+                        tokio::spawn(async move {
+                            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                Ok(Ok(stream)) => stream,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%peer, "TLS handshake timed out");
+                                    return;
+                                }
+                            };
+                            let connection = http1::Builder::new()
+                                .keep_alive(true)
+                                .serve_connection(TokioIo::new(stream), handler);
+                            if let Err(e) = watcher.watch(connection).await {
+                                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                            }
+                        });
+                    }
+                }
             }
             () = &mut shutdown => break,
         }
@@ -85,6 +126,9 @@ pub async fn run(
         () = tokio::time::sleep(drain) => tracing::warn!("drain timed out; closing remaining connections"),
     }
 }
+
+/// A client gets this long to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn spawn_connection<F, E>(connection: F, peer: SocketAddr)
 where
@@ -109,6 +153,7 @@ async fn handle(
     let mut request = request.map(|body| body.map_err(Into::into).boxed_unsync());
     request.extensions_mut().insert(PeerAddr(peer));
     let response = service.handle(request).await;
+    service.observe(&method, response.status(), started.elapsed());
     tracing::info!(
         %peer,
         %method,

@@ -76,6 +76,7 @@ pub struct DavState {
     pub users: Option<Users>,
     /// Lock and hold administration (the admin API), over the same store.
     pub admin: crate::admin::Admin,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub config: DavConfig,
 }
 
@@ -260,6 +261,13 @@ impl DavService {
         }
     }
 
+    /// Records a finished request in the metrics.
+    pub fn observe(&self, method: &Method, status: http::StatusCode, elapsed: Duration) {
+        self.state
+            .metrics
+            .observe(method.as_str(), status.as_u16(), elapsed);
+    }
+
     pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
         match self.dispatch(request).await {
             Ok(response) => response,
@@ -349,6 +357,19 @@ impl DavService {
         match rest.first().map(String::as_str) {
             None | Some("") if matches!(parts.method, Method::GET | Method::HEAD) => {
                 Ok(crate::admin::page::respond())
+            }
+            Some("metrics") if rest.len() == 1 && parts.method == Method::GET => {
+                let text = self
+                    .state
+                    .blocking(|s| Ok(s.metrics.render(&s.lock_store.stats(now())?)))
+                    .await?;
+                Response::builder()
+                    .header(
+                        http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )
+                    .body(body::full(text))
+                    .map_err(|e| DavError::Internal(e.to_string()))
             }
             Some("api") => {
                 let body = read_xml_body(&self.state, body).await?;

@@ -274,6 +274,8 @@ pub trait LockStore: Send + Sync {
     fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError>;
     /// Every live lock (administration, start-up report).
     fn all_locks(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError>;
+    /// Counts for the metrics endpoint.
+    fn stats(&self, now: Timestamp) -> Result<LockStats, StoreError>;
     /// One live lock by its token.
     fn find_lock(
         &self,
@@ -293,6 +295,15 @@ pub trait LockStore: Send + Sync {
     fn all_holds(&self, now: Timestamp) -> Result<Vec<Hold>, StoreError>;
     /// The audit trail, newest first.
     fn history(&self, filter: &HistoryFilter) -> Result<Vec<LockEvent>, StoreError>;
+}
+
+/// Lock counts, read when metrics are scraped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockStats {
+    /// Live locks by scope ("exclusive", "shared").
+    pub held_by_scope: Vec<(String, u64)>,
+    /// Audit events by kind, since the state directory was created.
+    pub events_by_kind: Vec<(String, u64)>,
 }
 
 /// Why locks are removed in a transaction, for the audit trail.

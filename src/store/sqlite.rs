@@ -10,8 +10,8 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{TransactionBehavior, params};
 
 use super::{
-    CopyDepth, DeadProperty, EventContext, HistoryFilter, LockEvent, LockSelection, LockStore,
-    PatchOp, PropertyName, PropertyStore, Removal, StoreError, ensure_permitted,
+    CopyDepth, DeadProperty, EventContext, HistoryFilter, LockEvent, LockSelection, LockStats,
+    LockStore, PatchOp, PropertyName, PropertyStore, Removal, StoreError, ensure_permitted,
 };
 use crate::locks::{
     ActiveLock, Hold, LockChange, LockClient, LockDepth, LockScope, LockTable, LockToken,
@@ -667,6 +667,29 @@ impl LockStore for SqliteStore {
             &mut locks,
         )?;
         Ok(locks)
+    }
+
+    fn stats(&self, now: Timestamp) -> Result<LockStats, StoreError> {
+        let conn = self.pool.get()?;
+        let counts = |sql: &str,
+                      params: &[&dyn rusqlite::ToSql]|
+         -> Result<Vec<(String, u64)>, StoreError> {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(params, |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+                ))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        Ok(LockStats {
+            held_by_scope: counts(
+                "SELECT scope, count(*) FROM active_lock WHERE expires_ms > ?1 GROUP BY scope",
+                &[&millis(now)],
+            )?,
+            events_by_kind: counts("SELECT kind, count(*) FROM lock_event GROUP BY kind", &[])?,
+        })
     }
 
     fn find_lock(
