@@ -293,37 +293,88 @@ fn load_selected(
     selections: &[LockSelection],
     now: Timestamp,
 ) -> Result<LockTable, StoreError> {
+    let keys = ancestor_keys(selections)?;
     let mut locks = Vec::new();
-    let exact =
-        format!("SELECT {LOCK_COLUMNS} FROM active_lock WHERE root = ?1 AND expires_ms > ?2");
-    let range = format!(
-        "SELECT {LOCK_COLUMNS} FROM active_lock WHERE root >= ?1 AND root < ?2 AND expires_ms > ?3"
-    );
-    for selection in selections {
-        let segments = selection.path.segments();
-        for n in 0..=segments.len() {
-            let ancestor = ResourcePath::from_segments(segments[..n].iter().cloned())
-                .map_err(|e| StoreError::Database(e.to_string()))?;
-            query_locks(
-                conn,
-                &exact,
-                params![ancestor.key(), millis(now)],
-                &mut locks,
-            )?;
-        }
-        if selection.with_members {
-            let (lo, hi) = member_range(&selection.path);
-            query_locks(conn, &range, params![lo, hi, millis(now)], &mut locks)?;
-        }
+    let mut holds = Vec::new();
+    if !keys.is_empty() {
+        // One indexed lookup for all ancestors of all selected paths.
+        let params = with_now(now, &keys);
+        let placeholders = placeholders(keys.len());
+        query_locks(
+            conn,
+            &format!(
+                "SELECT {LOCK_COLUMNS} FROM active_lock WHERE expires_ms > ?1 AND root IN ({placeholders})"
+            ),
+            rusqlite::params_from_iter(params.iter()),
+            &mut locks,
+        )?;
+        query_holds(
+            conn,
+            &format!(
+                "SELECT {HOLD_COLUMNS} FROM hold WHERE (until_ms IS NULL OR until_ms > ?1) AND path IN ({placeholders})"
+            ),
+            rusqlite::params_from_iter(params.iter()),
+            &mut holds,
+        )?;
+    }
+    for selection in selections.iter().filter(|s| s.with_members) {
+        let (lo, hi) = member_range(&selection.path);
+        query_locks(
+            conn,
+            &format!(
+                "SELECT {LOCK_COLUMNS} FROM active_lock WHERE root >= ?1 AND root < ?2 AND expires_ms > ?3"
+            ),
+            params![lo, hi, millis(now)],
+            &mut locks,
+        )?;
+        query_holds(
+            conn,
+            &format!(
+                "SELECT {HOLD_COLUMNS} FROM hold WHERE path >= ?1 AND path < ?2 AND (until_ms IS NULL OR until_ms > ?3)"
+            ),
+            params![lo, hi, millis(now)],
+            &mut holds,
+        )?;
     }
     let mut table = LockTable::default();
     for lock in locks {
         table.load(lock);
     }
-    for hold in load_holds(conn, selections, now)? {
+    for hold in holds {
         table.load_hold(hold);
     }
     Ok(table)
+}
+
+/// The keys of every selected path and its ancestors, without repeats.
+fn ancestor_keys(selections: &[LockSelection]) -> Result<Vec<String>, StoreError> {
+    let mut keys: Vec<String> = Vec::new();
+    for selection in selections {
+        let segments = selection.path.segments();
+        for n in 0..=segments.len() {
+            let key = ResourcePath::from_segments(segments[..n].iter().cloned())
+                .map_err(|e| StoreError::Database(e.to_string()))?
+                .key();
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// `?2, ?3, ...` for `n` values after `?1`.
+fn placeholders(n: usize) -> String {
+    (2..n + 2)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn with_now(now: Timestamp, keys: &[String]) -> Vec<rusqlite::types::Value> {
+    let mut values = vec![rusqlite::types::Value::Integer(millis(now))];
+    values.extend(keys.iter().map(|k| rusqlite::types::Value::Text(k.clone())));
+    values
 }
 
 const HOLD_COLUMNS: &str = "path, reason, until_ms, created_ms, created_by";
@@ -355,37 +406,6 @@ fn query_holds(
         });
     }
     Ok(())
-}
-
-/// Active holds at the selected paths' ancestors (and below, with members).
-fn load_holds(
-    conn: &rusqlite::Connection,
-    selections: &[LockSelection],
-    now: Timestamp,
-) -> Result<Vec<Hold>, StoreError> {
-    let active = "(until_ms IS NULL OR until_ms > ?2)";
-    let exact = format!("SELECT {HOLD_COLUMNS} FROM hold WHERE path = ?1 AND {active}");
-    let range =
-        format!("SELECT {HOLD_COLUMNS} FROM hold WHERE path >= ?1 AND path < ?3 AND {active}");
-    let mut holds = Vec::new();
-    for selection in selections {
-        let segments = selection.path.segments();
-        for n in 0..=segments.len() {
-            let ancestor = ResourcePath::from_segments(segments[..n].iter().cloned())
-                .map_err(|e| StoreError::Database(e.to_string()))?;
-            query_holds(
-                conn,
-                &exact,
-                params![ancestor.key(), millis(now)],
-                &mut holds,
-            )?;
-        }
-        if selection.with_members {
-            let (lo, hi) = member_range(&selection.path);
-            query_holds(conn, &range, params![lo, millis(now), hi], &mut holds)?;
-        }
-    }
-    Ok(holds)
 }
 
 /// Appends one audit event.
