@@ -125,7 +125,17 @@ mod tests {
             "class: \"break\"",
             "class: \"reason\"",
             "class: \"release\"",
+            "\"data-path\": hold.path",
+            "[\"path\", \"holder\", \"owner\", \"scope\", \"depth\", \"created\",",
             "id=\"hold-form\"",
+            "id=\"hold-path\"",
+            "id=\"hold-reason\"",
+            "id=\"hold-until\"",
+            "id=\"hold-submit\"",
+            "id=\"filter-path\"",
+            "id=\"filter-user\"",
+            "id=\"filter-apply\"",
+            "id=\"filter-clear\"",
             "id=\"error\"",
         ] {
             assert!(PAGE.contains(hook), "the page lost a test hook: {hook}");
