@@ -154,15 +154,17 @@ impl Settings {
         if max_xml_body == 0 {
             bail!("max-xml-body must be at least 1 byte");
         }
+        let max_seconds = args
+            .lock_timeout_max
+            .or(file.lock_timeout_max)
+            .unwrap_or(DEFAULT_LOCK_TIMEOUT_MAX_SECS);
         let lock_timeouts = TimeoutPolicy {
+            // An explicit maximum below the built-in default lowers the default too.
             default_seconds: args
                 .lock_timeout_default
                 .or(file.lock_timeout_default)
-                .unwrap_or(DEFAULT_LOCK_TIMEOUT_SECS),
-            max_seconds: args
-                .lock_timeout_max
-                .or(file.lock_timeout_max)
-                .unwrap_or(DEFAULT_LOCK_TIMEOUT_MAX_SECS),
+                .unwrap_or(DEFAULT_LOCK_TIMEOUT_SECS.min(max_seconds)),
+            max_seconds,
         };
         if lock_timeouts.default_seconds == 0 || lock_timeouts.max_seconds == 0 {
             bail!("lock timeouts must be at least 1 second");

@@ -8,7 +8,7 @@ use super::body::{self, Body};
 use super::path::{PathError, href};
 use super::xml::XmlError;
 use crate::auth::AuthError;
-use crate::locks::{ActiveLock, LockError, ResourcePath, Timestamp};
+use crate::locks::{ActiveLock, LockError, Timestamp};
 use crate::store::StoreError;
 
 /// RFC 4918 §16 preconditions that deadbolt reports in a `DAV:error` body.
@@ -140,8 +140,8 @@ impl DavError {
             Self::RangeNotSatisfiable { len } => {
                 builder = builder.header(header::CONTENT_RANGE, format!("bytes */{len}"));
             }
-            Self::Locked(LockError::LockedMembers { roots }) => {
-                return locked_members_response(roots);
+            Self::Locked(LockError::LockedMembers { locks }) => {
+                return locked_members_response(locks);
             }
             Self::Locked(LockError::Held { hold }) => {
                 if let Some(until) = hold.until {
@@ -177,11 +177,11 @@ impl DavError {
             }
             Self::Locked(LockError::Locked { lock }) => (
                 Some(Precondition::LockTokenSubmitted),
-                vec![href(&lock.root, false)],
+                vec![href(&lock.root, lock.root_is_collection)],
             ),
             Self::Locked(LockError::Conflict { lock }) => (
                 Some(Precondition::NoConflictingLock),
-                vec![href(&lock.root, false)],
+                vec![href(&lock.root, lock.root_is_collection)],
             ),
             Self::Locked(LockError::Held { hold }) => (
                 Some(Precondition::MaintenanceHold),
@@ -327,12 +327,12 @@ pub fn status_line(status: StatusCode) -> String {
 }
 
 /// 207 naming each locked member of a tree with 423 (§9.6.1, §9.8.5).
-fn locked_members_response(roots: &[ResourcePath]) -> Response<Body> {
+fn locked_members_response(locks: &[ActiveLock]) -> Response<Body> {
     let mut responses = String::new();
-    for root in roots {
+    for lock in locks {
         super::xml::render::response_with_status(
             &mut responses,
-            &href(root, false),
+            &href(&lock.root, lock.root_is_collection),
             StatusCode::LOCKED,
         );
     }

@@ -82,8 +82,7 @@ pub fn value(local: &str, path: &ResourcePath, meta: &Meta, state: &DavState) ->
                 }
             };
             Some(PropValue::Xml(render::lockdiscovery(&locks, now, |lock| {
-                // A lock rooted above `path` has members, so it is a collection.
-                href(&lock.root, lock.root != *path || meta.is_collection())
+                href(&lock.root, lock.root_is_collection)
             })))
         }
         _ => None,

@@ -269,9 +269,27 @@ impl DavService {
     }
 
     pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
+        let has_body = request
+            .headers()
+            .contains_key(http::header::TRANSFER_ENCODING)
+            || request
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .is_some_and(|v| v.as_bytes() != b"0");
         match self.dispatch(request).await {
             Ok(response) => response,
-            Err(error) => error.into_response(self.state.config.disclosure),
+            Err(error) => {
+                let mut response = error.into_response(self.state.config.disclosure);
+                if has_body {
+                    // The body may be unread; the connection cannot be reused
+                    // for the next request, so say so instead of just closing.
+                    response.headers_mut().insert(
+                        http::header::CONNECTION,
+                        http::HeaderValue::from_static("close"),
+                    );
+                }
+                response
+            }
         }
     }
 
@@ -470,15 +488,27 @@ impl DavService {
             "LOCK" => {
                 let request =
                     lock::LockRequest::parse(state, &parts, target, body, &submitted).await?;
-                // A refresh's If header only names its lock; whether that lock
-                // covers the URL is the refresh's own check (412 with
-                // lock-token-matches-request-uri, §9.10.6).
-                let conditions = if request.is_refresh() {
-                    conditions.without_if_header()
-                } else {
-                    conditions
-                };
-                conditions.check(state, false).await?;
+                match conditions.check(state, false).await {
+                    // §9.10.6: a refresh whose token does not cover the URL
+                    // is 412 with lock-token-matches-request-uri.
+                    Err(DavError::IfHeaderFalse) if request.is_refresh() => {
+                        let token = request.refresh_token().cloned();
+                        let path = request.path().clone();
+                        let covers = state
+                            .blocking(move |s| {
+                                Ok(s.covering_locks(&path, now())?
+                                    .iter()
+                                    .any(|l| Some(&l.token) == token.as_ref()))
+                            })
+                            .await?;
+                        return Err(if covers {
+                            DavError::IfHeaderFalse
+                        } else {
+                            DavError::RefreshTokenMismatch
+                        });
+                    }
+                    other => other?,
+                }
                 lock::execute(state, request, submitted, requester).await
             }
             "UNLOCK" => {
@@ -557,13 +587,6 @@ impl Conditions {
             .as_ref()
             .map(IfHeader::submitted_tokens)
             .unwrap_or_default()
-    }
-
-    fn without_if_header(self) -> Self {
-        Self {
-            if_header: None,
-            ..self
-        }
     }
 
     /// Evaluates HTTP preconditions (RFC 9110 §13.2.2) and the If header

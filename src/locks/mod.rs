@@ -29,7 +29,7 @@ pub enum LockError {
     /// A tree operation would change members locked by others; the request
     /// URI itself is not locked (207 naming each member with 423).
     #[error("members of the tree are locked")]
-    LockedMembers { roots: Vec<ResourcePath> },
+    LockedMembers { locks: Vec<ActiveLock> },
     /// A LOCK conflicts with an existing lock (423 + no-conflicting-lock).
     #[error("{} already holds a conflicting lock", lock.root)]
     Conflict { lock: Box<ActiveLock> },
@@ -63,6 +63,7 @@ pub struct LockRequest {
     /// A fresh token (made by the caller, which owns the randomness).
     pub token: LockToken,
     pub root: ResourcePath,
+    pub root_is_collection: bool,
     pub scope: LockScope,
     pub depth: LockDepth,
     pub owner: Option<String>,
@@ -138,6 +139,7 @@ impl LockManager {
         let lock = ActiveLock {
             token: request.token,
             root: request.root,
+            root_is_collection: request.root_is_collection,
             scope: request.scope,
             depth: request.depth,
             owner: request.owner,
@@ -161,8 +163,13 @@ impl LockManager {
         principal: Option<&str>,
         now: Timestamp,
     ) -> Result<ActiveLock, LockError> {
-        owned_lock_covering(table, token, path, principal, now)?;
-        let seconds = self.policy.grant(timeout);
+        let lock = owned_lock_covering(table, token, path, principal, now)?;
+        // No Timeout header: restart the lock's own timeout (§6.6), not the default.
+        let seconds = if timeout.is_empty() {
+            lock.timeout_seconds.min(self.policy.max_seconds)
+        } else {
+            self.policy.grant(timeout)
+        };
         table
             .set_expiry(token, seconds, now.plus_seconds(seconds))
             .cloned()
@@ -210,7 +217,7 @@ impl LockManager {
             submitted.contains(&lock.token)
                 && (lock.principal.is_none() || lock.principal.as_deref() == principal)
         };
-        let mut locked_members: Vec<ResourcePath> = Vec::new();
+        let mut locked_members: Vec<ActiveLock> = Vec::new();
         for (path, reach) in intent.targets() {
             // A hold on the collection whose member list changes applies
             // too: nothing is added to or removed from a held tree.
@@ -228,15 +235,15 @@ impl LockManager {
             if *reach == Reach::Subtree {
                 for lock in table.below(path, now) {
                     let member_ok = table.covering(&lock.root, now).any(may_use);
-                    if !member_ok && !locked_members.contains(&lock.root) {
-                        locked_members.push(lock.root.clone());
+                    if !member_ok && !locked_members.iter().any(|l| l.root == lock.root) {
+                        locked_members.push(lock.clone());
                     }
                 }
             }
         }
         if !locked_members.is_empty() {
             return Err(LockError::LockedMembers {
-                roots: locked_members,
+                locks: locked_members,
             });
         }
         let latch = self

@@ -230,6 +230,8 @@ pub struct ActiveLock {
     pub token: LockToken,
     /// The resource the lock was taken on (§14.12 lockroot).
     pub root: ResourcePath,
+    /// Whether the root was a collection when locked (its href ends in `/`).
+    pub root_is_collection: bool,
     pub scope: LockScope,
     pub depth: LockDepth,
     /// The client's `DAV:owner` element as self-contained XML, kept verbatim.

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS active_lock (
     created_ms      INTEGER NOT NULL,
     expires_ms      INTEGER NOT NULL,
     client_address  TEXT,
-    user_agent      TEXT
+    user_agent      TEXT,
+    root_is_collection INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS active_lock_root ON active_lock (root);
 CREATE INDEX IF NOT EXISTS active_lock_expiry ON active_lock (expires_ms);
@@ -237,7 +238,7 @@ fn millis(t: Timestamp) -> i64 {
     i64::try_from(t.0).unwrap_or(i64::MAX)
 }
 
-const LOCK_COLUMNS: &str = "token, root, scope, depth, owner, principal, timeout_seconds, created_ms, expires_ms, client_address, user_agent";
+const LOCK_COLUMNS: &str = "token, root, scope, depth, owner, principal, timeout_seconds, created_ms, expires_ms, client_address, user_agent, root_is_collection";
 
 fn lock_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ActiveLock, String)> {
     let root: String = row.get(1)?;
@@ -266,6 +267,7 @@ fn lock_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ActiveLock, Strin
             address: row.get(9)?,
             user_agent: row.get(10)?,
         },
+        root_is_collection: row.get::<_, i64>(11)? != 0,
     };
     Ok((lock, root))
 }
@@ -467,7 +469,7 @@ fn apply(
     match change {
         LockChange::Insert(lock) => {
             tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO active_lock ({LOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                "INSERT OR REPLACE INTO active_lock ({LOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
             ))?
             .execute(params![
                 lock.token.as_str(),
@@ -487,6 +489,7 @@ fn apply(
                 millis(lock.expires),
                 lock.client.address,
                 lock.client.user_agent,
+                i64::from(lock.root_is_collection),
             ])?;
         }
         LockChange::Update(lock) => {
@@ -815,6 +818,7 @@ mod tests {
         ActiveLock {
             token: LockToken(token.into()),
             root: p(root),
+            root_is_collection: false,
             scope: LockScope::Shared,
             depth: LockDepth::Zero,
             owner: Some("<ns0:owner xmlns:ns0=\"DAV:\">me</ns0:owner>".into()),

@@ -457,6 +457,7 @@ mod tests {
         ActiveLock {
             token: crate::locks::LockToken("urn:uuid:1".into()),
             root: ResourcePath::root().join(name).unwrap(),
+            root_is_collection: false,
             scope: LockScope::Exclusive,
             depth: LockDepth::Zero,
             owner: owner.map(str::to_owned),

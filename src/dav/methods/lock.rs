@@ -42,6 +42,21 @@ impl LockRequest {
         matches!(self, Self::Refresh { .. })
     }
 
+    /// The token a refresh names.
+    pub fn refresh_token(&self) -> Option<&LockToken> {
+        match self {
+            Self::Refresh { token, .. } => Some(token),
+            Self::Create(_) => None,
+        }
+    }
+
+    pub fn path(&self) -> &ResourcePath {
+        match self {
+            Self::Create(new) => &new.path,
+            Self::Refresh { path, .. } => path,
+        }
+    }
+
     pub async fn parse(
         state: &DavState,
         parts: &Parts,
@@ -52,11 +67,16 @@ impl LockRequest {
         let timeout = headers::timeout(&parts.headers);
         let body = read_xml_body(state, body).await?;
         if body.iter().all(u8::is_ascii_whitespace) {
-            // §9.10.2: a refresh names its lock in the If header; Depth is ignored.
-            return match submitted {
+            // §9.10.2: a refresh names its lock in the If header; Depth is
+            // ignored. `DAV:no-lock` is no lock's token, so it does not count.
+            let tokens: Vec<&LockToken> = submitted
+                .iter()
+                .filter(|t| t.as_str() != "DAV:no-lock")
+                .collect();
+            return match tokens.as_slice() {
                 [token] => Ok(Self::Refresh {
                     path: target.path,
-                    token: token.clone(),
+                    token: (*token).clone(),
                     timeout,
                 }),
                 _ => Err(DavError::BadRequest(
@@ -144,6 +164,7 @@ fn create(
     let request = locks::LockRequest {
         token: LockToken(format!("urn:uuid:{}", uuid::Uuid::new_v4())),
         root: path.clone(),
+        root_is_collection: existing.as_ref().is_some_and(|m| m.is_collection()),
         scope,
         depth,
         owner,
@@ -225,16 +246,8 @@ fn refresh(
                 other => other.into(),
             })
     })?;
-    let root_is_collection = s
-        .content
-        .metadata(&lock.root)
-        .is_ok_and(|m| m.is_collection());
-    lock_response(
-        StatusCode::OK,
-        &lock,
-        now,
-        &href(&lock.root, root_is_collection),
-    )
+    let root_href = href(&lock.root, lock.root_is_collection);
+    lock_response(StatusCode::OK, &lock, now, &root_href)
 }
 
 /// `<D:prop><D:lockdiscovery>` with the one lock (§9.10.1).

@@ -1,0 +1,527 @@
+//! Helpers shared by the locking integration tests (`locking.rs`,
+//! `lock_durability.rs`, `contention.rs`): LOCK bodies, reading
+//! `DAV:lockdiscovery` back, checking `DAV:error` bodies, and a
+//! namespace-exact XML comparison for `DAV:owner` (RFC 4918 §14.17).
+//!
+//! Each test file includes `mod support;` and `mod lock_support;`.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
+
+use crate::support::xml::{self, Element, href_path};
+use crate::support::{DAV, Response, TestServer, propfind_dav_props};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Exclusive,
+    Shared,
+}
+
+impl Scope {
+    pub fn element(self) -> &'static str {
+        match self {
+            Scope::Exclusive => "exclusive",
+            Scope::Shared => "shared",
+        }
+    }
+}
+
+/// A `DAV:lockinfo` body (§14.11) for a write lock, with an optional owner
+/// given as raw XML content of `D:owner`.
+pub fn lockinfo(scope: Scope, owner: Option<&str>) -> String {
+    let owner = owner
+        .map(|o| format!("<D:owner>{o}</D:owner>"))
+        .unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:{}/></D:lockscope><D:locktype><D:write/></D:locktype>{owner}</D:lockinfo>"#,
+        scope.element()
+    )
+}
+
+/// Sends a LOCK (creation) with `Depth` (None: no header) and extra headers.
+pub fn lock_request(
+    s: &TestServer,
+    path: &str,
+    scope: Scope,
+    depth: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut req = s.request("LOCK", path);
+    if let Some(depth) = depth {
+        req = req.header("Depth", depth);
+    }
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    req.xml(&lockinfo(
+        scope,
+        Some("<D:href>mailto:test@example.org</D:href>"),
+    ))
+    .send()
+}
+
+/// The token of a `Lock-Token: <urn:uuid:...>` response header, without brackets.
+pub fn lock_token_header(resp: &Response) -> String {
+    let raw = resp.expect_header("lock-token").trim();
+    let inner = raw
+        .strip_prefix('<')
+        .and_then(|r| r.strip_suffix('>'))
+        .unwrap_or_else(|| panic!("Lock-Token is not a Coded-URL <...>: {raw:?}"));
+    inner.to_string()
+}
+
+/// Takes a lock that must be granted (200 or 201), returning its token.
+pub fn lock_ok(s: &TestServer, path: &str, scope: Scope, depth: &str) -> String {
+    let r = lock_request(s, path, scope, Some(depth), &[("Timeout", "Second-3600")]);
+    assert!(
+        r.status == 200 || r.status == 201,
+        "LOCK {path} ({scope:?}, depth {depth}) must be granted: {r:?}"
+    );
+    lock_token_header(&r)
+}
+
+/// `(<token>)`: an untagged If header submitting one token.
+pub fn if_token(token: &str) -> String {
+    format!("(<{token}>)")
+}
+
+/// A request with an `If` header.
+pub fn with_if(
+    s: &TestServer,
+    method: &str,
+    path: &str,
+    if_header: &str,
+    body: Option<&str>,
+) -> Response {
+    let req = s.request(method, path).header("If", if_header);
+    match body {
+        Some(b) => req.body(b).send(),
+        None => req.send(),
+    }
+}
+
+/// PUT on a connection used only for this request (`Connection: close`).
+///
+/// deadbolt may answer a PUT (423, 412, 400) before reading its body and then
+/// close the connection without announcing it; the test client's pool would
+/// reuse that connection for the next request and fail at the transport
+/// level. One connection per PUT keeps every test deterministic.
+pub fn put(s: &TestServer, path: &str, body: &str) -> Response {
+    s.request("PUT", path)
+        .header("Connection", "close")
+        .body(body)
+        .send()
+}
+
+/// PUT with an `If` header (on its own connection, see `put`).
+pub fn put_if(s: &TestServer, path: &str, body: &str, if_header: &str) -> Response {
+    s.request("PUT", path)
+        .header("If", if_header)
+        .header("Connection", "close")
+        .body(body)
+        .send()
+}
+
+/// UNLOCK with `Lock-Token: <token>`.
+pub fn unlock(s: &TestServer, path: &str, token: &str) -> Response {
+    s.request("UNLOCK", path)
+        .header("Lock-Token", &format!("<{token}>"))
+        .send()
+}
+
+/// A refresh (§9.10.2): LOCK without a body, If naming the token.
+pub fn refresh(s: &TestServer, path: &str, token: &str, timeout: Option<&str>) -> Response {
+    let mut req = s.request("LOCK", path).header("If", &if_token(token));
+    if let Some(t) = timeout {
+        req = req.header("Timeout", t);
+    }
+    req.send()
+}
+
+/// One `DAV:activelock`, as read back.
+#[derive(Debug, Clone)]
+pub struct ActiveLockView {
+    pub scope: String,
+    pub locktype: String,
+    pub depth: String,
+    pub owner: Option<Element>,
+    pub timeout: Option<String>,
+    pub token: Option<String>,
+    pub root: Option<String>,
+    pub element: Element,
+}
+
+impl ActiveLockView {
+    /// Seconds in a `Second-N` timeout.
+    pub fn timeout_seconds(&self) -> u64 {
+        let t = self
+            .timeout
+            .as_deref()
+            .unwrap_or_else(|| panic!("activelock without timeout: {self:?}"));
+        t.strip_prefix("Second-")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("timeout is not Second-N: {t:?}"))
+    }
+
+    pub fn token(&self) -> &str {
+        self.token.as_deref().expect("activelock has a locktoken")
+    }
+
+    pub fn root(&self) -> &str {
+        self.root.as_deref().expect("activelock has a lockroot")
+    }
+}
+
+fn only_child_name(el: &Element, what: &str) -> String {
+    let kids: Vec<&Element> = el.elements().collect();
+    assert_eq!(kids.len(), 1, "{what} must hold one element: {el:?}");
+    assert_eq!(kids[0].ns, DAV, "{what} child must be in DAV:: {el:?}");
+    kids[0].name.clone()
+}
+
+/// Parses every `DAV:activelock` under a `DAV:lockdiscovery` element.
+pub fn parse_activelocks(lockdiscovery: &Element) -> Vec<ActiveLockView> {
+    assert!(
+        lockdiscovery.is(DAV, "lockdiscovery"),
+        "not a lockdiscovery: {lockdiscovery:?}"
+    );
+    lockdiscovery
+        .elements()
+        .map(|al| {
+            assert!(
+                al.is(DAV, "activelock"),
+                "lockdiscovery holds only activelock elements (§15.8): {al:?}"
+            );
+            let child = |name: &str| al.child(DAV, name);
+            let href_of = |name: &str| {
+                child(name).map(|c| {
+                    c.child(DAV, "href")
+                        .unwrap_or_else(|| panic!("{name} without href: {al:?}"))
+                        .text()
+                        .trim()
+                        .to_string()
+                })
+            };
+            ActiveLockView {
+                scope: only_child_name(
+                    child("lockscope").expect("activelock has lockscope (§14.1)"),
+                    "lockscope",
+                ),
+                locktype: only_child_name(
+                    child("locktype").expect("activelock has locktype (§14.1)"),
+                    "locktype",
+                ),
+                depth: child("depth")
+                    .expect("activelock has depth (§14.1)")
+                    .text()
+                    .trim()
+                    .to_string(),
+                owner: child("owner").cloned(),
+                timeout: child("timeout").map(|t| t.text().trim().to_string()),
+                token: href_of("locktoken"),
+                root: href_of("lockroot").map(|h| href_path(&h)),
+                element: al.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The active locks PROPFIND (Depth 0, prop lockdiscovery) reports on `path`.
+pub fn active_locks(s: &TestServer, path: &str) -> Vec<ActiveLockView> {
+    let resp = s.propfind(path, "0", Some(&propfind_dav_props(&["lockdiscovery"])));
+    assert_eq!(resp.status, 207, "PROPFIND {path}: {resp:?}");
+    let ms = resp.multistatus();
+    assert_eq!(ms.responses.len(), 1, "Depth 0: {}", resp.body);
+    parse_activelocks(ms.responses[0].ok_prop(DAV, "lockdiscovery"))
+}
+
+/// The active locks in a LOCK response body (`<D:prop><D:lockdiscovery>`).
+pub fn locks_in_lock_response(resp: &Response) -> Vec<ActiveLockView> {
+    let root = xml::parse(&resp.body);
+    assert!(
+        root.is(DAV, "prop"),
+        "LOCK response body must be DAV:prop (§9.10.1): {}",
+        resp.body
+    );
+    let ld = root
+        .child(DAV, "lockdiscovery")
+        .unwrap_or_else(|| panic!("no lockdiscovery in LOCK response: {}", resp.body));
+    parse_activelocks(ld)
+}
+
+/// Asserts `resp` is a `DAV:error` body (application/xml) holding the
+/// precondition `name`; returns the hrefs inside it.
+pub fn assert_dav_error(resp: &Response, status: u16, name: &str) -> Vec<String> {
+    assert_eq!(resp.status, status, "expected {status} + {name}: {resp:?}");
+    let ct = resp.header("content-type").unwrap_or("");
+    assert!(
+        ct.starts_with("application/xml") || ct.starts_with("text/xml"),
+        "DAV:error bodies are XML (§16), got Content-Type {ct:?}: {resp:?}"
+    );
+    let root = xml::parse(&resp.body);
+    assert!(root.is(DAV, "error"), "expected DAV:error: {}", resp.body);
+    let cond = root
+        .child(DAV, name)
+        .unwrap_or_else(|| panic!("DAV:error without DAV:{name}: {}", resp.body));
+    cond.children_named(DAV, "href")
+        .map(|h| href_path(&h.text()))
+        .collect()
+}
+
+/// A path without its trailing slash (the root stays `/`): for comparisons
+/// where only the resource matters, not how a collection's URL is spelled.
+/// The spelling is checked exactly by dedicated tests.
+pub fn slashless(href: &str) -> String {
+    let t = href.trim_end_matches('/');
+    if t.is_empty() { "/".into() } else { t.into() }
+}
+
+/// 423 with `lock-token-submitted` naming `root_href` (§9.10.6, §16).
+/// A collection's href is compared without its trailing slash here;
+/// `lock_token_submitted_names_collections_with_their_slash_s8_3` is exact.
+pub fn assert_locked(resp: &Response, root_href: &str) {
+    let hrefs = assert_dav_error(resp, 423, "lock-token-submitted");
+    assert_eq!(
+        hrefs.iter().map(|h| slashless(h)).collect::<Vec<_>>(),
+        vec![slashless(root_href)],
+        "lock-token-submitted must name the root of the blocking lock ({root_href}): {resp:?}"
+    );
+}
+
+/// 423 with `lock-token-submitted` naming one of `roots` (the RFC asks for
+/// at least one of the locked resources that blocked the request, §9.6.1/§16).
+pub fn assert_locked_one_of(resp: &Response, roots: &[&str]) {
+    let hrefs = assert_dav_error(resp, 423, "lock-token-submitted");
+    let want: Vec<String> = roots.iter().map(|r| slashless(r)).collect();
+    assert!(
+        !hrefs.is_empty() && hrefs.iter().all(|h| want.contains(&slashless(h))),
+        "lock-token-submitted must name blocking lock roots among {roots:?}: {resp:?}"
+    );
+}
+
+/// 423 with `no-conflicting-lock` naming `root_href` (slash-insensitive, as above).
+pub fn assert_conflict(resp: &Response, root_href: &str) {
+    let hrefs = assert_dav_error(resp, 423, "no-conflicting-lock");
+    assert_eq!(
+        hrefs.iter().map(|h| slashless(h)).collect::<Vec<_>>(),
+        vec![slashless(root_href)],
+        "no-conflicting-lock must name the root of the conflicting lock ({root_href}): {resp:?}"
+    );
+}
+
+/// The hrefs and statuses of a 207 whose responses carry one status each
+/// (DELETE, COPY, MOVE), sorted by href.
+pub fn statuses_207(resp: &Response) -> Vec<(String, u16)> {
+    assert_eq!(resp.status, 207, "expected 207 Multi-Status: {resp:?}");
+    let ms = resp.multistatus();
+    let mut out: Vec<(String, u16)> = ms
+        .responses
+        .iter()
+        .map(|r| {
+            (
+                r.href.clone(),
+                r.status
+                    .unwrap_or_else(|| panic!("response without status: {}", resp.body)),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The current strong ETag of `path` (HEAD).
+pub fn etag(s: &TestServer, path: &str) -> String {
+    let r = s.request("HEAD", path).send();
+    assert_eq!(r.status, 200, "HEAD {path}: {r:?}");
+    r.expect_header("etag").to_string()
+}
+
+/// Polls `probe` every `every` until it returns `Some`, for at most `limit`.
+pub fn poll<T>(
+    limit: Duration,
+    every: Duration,
+    mut probe: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = probe() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// `urn:uuid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (RFC 4122 string form).
+pub fn is_urn_uuid(token: &str) -> bool {
+    let Some(uuid) = token.strip_prefix("urn:uuid:") else {
+        return false;
+    };
+    let groups: Vec<&str> = uuid.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+// ---------------------------------------------------------------------------
+// Namespace-exact XML comparison (for DAV:owner, §14.17 / §4.3: the infoset
+// must be preserved, whatever prefixes the server picks).
+
+/// An element identified by its namespace and local name; attributes
+/// likewise (namespace declarations are not attributes); adjacent text
+/// merged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canon {
+    pub ns: String,
+    pub name: String,
+    pub attrs: Vec<(String, String, String)>,
+    pub children: Vec<CanonNode>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CanonNode {
+    Element(Canon),
+    Text(String),
+}
+
+fn resolved(r: ResolveResult) -> String {
+    match r {
+        ResolveResult::Bound(ns) => String::from_utf8_lossy(ns.as_ref()).into_owned(),
+        ResolveResult::Unbound => String::new(),
+        ResolveResult::Unknown(p) => panic!("unbound prefix {}", String::from_utf8_lossy(&p)),
+    }
+}
+
+/// Parses a document into its namespace-resolved form.
+pub fn canon(text: &str) -> Canon {
+    let mut reader = NsReader::from_str(text);
+    reader.config_mut().expand_empty_elements = true;
+    reader.config_mut().trim_text(false);
+    let mut stack: Vec<Canon> = Vec::new();
+    let mut root = None;
+    loop {
+        let (ns, event) = reader
+            .read_resolved_event()
+            .unwrap_or_else(|e| panic!("not well-formed XML ({e}): {text}"));
+        match event {
+            Event::Start(start) => {
+                let ns = resolved(ns);
+                let mut attrs = Vec::new();
+                for a in start.attributes() {
+                    let a = a.expect("attribute");
+                    if a.key.as_namespace_binding().is_some() {
+                        continue;
+                    }
+                    let (ans, local) = reader.resolve_attribute(a.key);
+                    attrs.push((
+                        resolved(ans),
+                        String::from_utf8_lossy(local.as_ref()).into_owned(),
+                        a.unescape_value().expect("attribute value").into_owned(),
+                    ));
+                }
+                attrs.sort();
+                stack.push(Canon {
+                    ns,
+                    name: String::from_utf8_lossy(start.local_name().as_ref()).into_owned(),
+                    attrs,
+                    children: Vec::new(),
+                });
+            }
+            Event::End(_) => {
+                let done = stack.pop().expect("balanced");
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(CanonNode::Element(done)),
+                    None => root = Some(done),
+                }
+            }
+            Event::Text(t) => {
+                let t = t.unescape().expect("text").into_owned();
+                push_text(&mut stack, t);
+            }
+            Event::CData(c) => {
+                let t = String::from_utf8_lossy(&c.into_inner()).into_owned();
+                push_text(&mut stack, t);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    root.unwrap_or_else(|| panic!("no root element: {text}"))
+}
+
+fn push_text(stack: &mut [Canon], t: String) {
+    let Some(parent) = stack.last_mut() else {
+        return;
+    };
+    if let Some(CanonNode::Text(prev)) = parent.children.last_mut() {
+        prev.push_str(&t);
+    } else if !t.is_empty() {
+        parent.children.push(CanonNode::Text(t));
+    }
+}
+
+impl Canon {
+    /// Every descendant (depth first) with this name.
+    pub fn descendants(&self, ns: &str, name: &str) -> Vec<&Canon> {
+        let mut out = Vec::new();
+        for c in &self.children {
+            if let CanonNode::Element(e) = c {
+                if e.ns == ns && e.name == name {
+                    out.push(e);
+                }
+                out.extend(e.descendants(ns, name));
+            }
+        }
+        out
+    }
+}
+
+/// Sends `head` (request line and headers, ending in an empty line; include
+/// `Connection: close`) and `body` on a new connection, then reads the
+/// answer. A server may answer early (e.g. 412/423 before reading a large
+/// body) and close: write errors after the head are then ignored, and
+/// whatever arrived is parsed. Returns the status and the raw answer.
+pub fn raw_exchange(addr: &str, head: &str, body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    stream
+        .write_all(head.as_bytes())
+        .expect("send request head");
+    let _ = stream.write_all(body);
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // A reset after the answer arrived: keep what we have.
+            Err(e) if !answer.is_empty() => {
+                let _ = e;
+                break;
+            }
+            Err(e) => panic!("no answer to {head:?}: {e}"),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer to {head:?}: {text:?}"));
+    (status, text)
+}
