@@ -7,20 +7,21 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode, header, request::Parts};
 use quick_xml::escape::escape;
-use tokio_util::io::ReaderStream;
 
 use crate::admin::{owner_text, rfc3339};
 use crate::dav::DavState;
-use crate::dav::body::{self, Body};
+use crate::dav::body::{self, Body, BoxError};
 use crate::dav::error::{DavError, Disclosure};
 use crate::dav::path::href;
 use crate::locks::{ActiveLock, LockDepth, LockScope, ResourcePath, Timestamp};
 use crate::store::{DirEntry, Meta};
 
 /// Files up to this size are read in one go instead of streamed.
-const SMALL_FILE: u64 = 64 * 1024;
+const SMALL_FILE: u64 = 1024 * 1024;
 /// Read size for streamed files.
-const STREAM_CHUNK: usize = 64 * 1024;
+const STREAM_CHUNK: usize = 256 * 1024;
+/// Chunks in flight per streamed response (bounds its memory).
+const STREAM_DEPTH: usize = 2;
 
 /// The part of a file to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,22 +115,44 @@ fn read_exact_at(
     Ok(Bytes::from(buf))
 }
 
+/// Streams a large file from one blocking reader task through a small
+/// channel: one hand-off per 256 KiB chunk instead of one per read, and at
+/// most a few chunks in memory per response whatever the file size.
 fn stream_file(
     file: std::fs::File,
     first: u64,
     len: u64,
     path: &ResourcePath,
 ) -> Result<Body, DavError> {
-    use tokio::io::AsyncReadExt;
-    let mut file = file;
-    if first > 0 {
-        file.seek(SeekFrom::Start(first))
-            .map_err(|e| DavError::Store(crate::store::StoreError::io(path, e)))?;
-    }
-    let reader = tokio::fs::File::from_std(file).take(len);
-    let stream = ReaderStream::with_capacity(reader, STREAM_CHUNK);
-    use futures_util::StreamExt;
-    Ok(body::stream(stream.map(|chunk| chunk.map_err(Into::into))))
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, BoxError>>(STREAM_DEPTH);
+    let path = path.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut file = file;
+        if let Err(e) = file.seek(SeekFrom::Start(first)) {
+            let _ = tx.blocking_send(Err(e.into()));
+            return;
+        }
+        let mut remaining = len;
+        while remaining > 0 {
+            let want = usize::try_from(remaining.min(STREAM_CHUNK as u64)).unwrap_or(STREAM_CHUNK);
+            let mut chunk = vec![0u8; want];
+            match file.read_exact(&mut chunk) {
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::warn!(%path, error = %e, "file changed while being sent");
+                    let _ = tx.blocking_send(Err(e.into()));
+                    return;
+                }
+            }
+            remaining -= want as u64;
+            if tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+                return; // The client went away.
+            }
+        }
+    });
+    Ok(body::stream(futures_util::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx)
+    })))
 }
 
 /// The Range header when it asks for exactly one byte range. Several ranges
