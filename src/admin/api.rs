@@ -122,12 +122,7 @@ pub fn handle(
                 path: q.get("path").map(|p| parse_path(p)).transpose()?,
                 holder: q.get("user").cloned(),
             };
-            let locks: Vec<LockView> = admin
-                .locks(&filter, now)?
-                .iter()
-                .map(|l| LockView::new(l, now))
-                .collect();
-            let holds: Vec<HoldView> = admin.holds(now)?.iter().map(HoldView::from).collect();
+            let (locks, holds) = admin.overview(&filter, now)?;
             Ok(json_response(
                 StatusCode::OK,
                 json!({ "locks": locks, "holds": holds }),

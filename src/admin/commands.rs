@@ -46,12 +46,7 @@ pub fn locks(action: LocksAction) -> anyhow::Result<()> {
                 path: path.as_deref().map(parse_path).transpose()?,
                 holder: user,
             };
-            let locks: Vec<LockView> = admin
-                .locks(&filter, now)?
-                .iter()
-                .map(|l| LockView::new(l, now))
-                .collect();
-            let holds: Vec<HoldView> = admin.holds(now)?.iter().map(HoldView::from).collect();
+            let (locks, holds) = admin.overview(&filter, now)?;
             if json {
                 println!("{}", serde_json::json!({ "locks": locks, "holds": holds }));
             } else {

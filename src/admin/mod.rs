@@ -13,9 +13,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::dav::xml::dom;
-use crate::locks::{
-    ActiveLock, Hold, LockDepth, LockManager, LockScope, LockToken, ResourcePath, Timestamp,
-};
+use crate::locks::{ActiveLock, Hold, LockManager, LockToken, ResourcePath, Timestamp};
 use crate::store::{
     EventContext, HistoryFilter, LockEvent, LockSelection, LockStore, Removal, StoreError,
 };
@@ -59,14 +57,8 @@ impl LockView {
         Self {
             path: lock.root.key(),
             token: lock.token.to_string(),
-            scope: match lock.scope {
-                LockScope::Exclusive => "exclusive",
-                LockScope::Shared => "shared",
-            },
-            depth: match lock.depth {
-                LockDepth::Zero => "0",
-                LockDepth::Infinity => "infinity",
-            },
+            scope: lock.scope.as_str(),
+            depth: lock.depth.as_str(),
             holder: lock.principal.clone(),
             owner: owner_text(lock.owner.as_deref()),
             created: rfc3339(lock.created),
@@ -177,6 +169,21 @@ impl Admin {
             locks.retain(|l| l.principal.as_deref() == Some(holder.as_str()));
         }
         Ok(locks)
+    }
+
+    /// The locks `filter` selects and every hold, as people see them.
+    pub fn overview(
+        &self,
+        filter: &LockFilter,
+        now: Timestamp,
+    ) -> Result<(Vec<LockView>, Vec<HoldView>), AdminError> {
+        let locks = self
+            .locks(filter, now)?
+            .iter()
+            .map(|l| LockView::new(l, now))
+            .collect();
+        let holds = self.holds(now)?.iter().map(HoldView::from).collect();
+        Ok((locks, holds))
     }
 
     pub fn lock(&self, token: &str, now: Timestamp) -> Result<ActiveLock, AdminError> {

@@ -165,12 +165,32 @@ pub enum LockScope {
     Shared,
 }
 
+impl LockScope {
+    /// The name used in storage, the admin API and listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Exclusive => "exclusive",
+            Self::Shared => "shared",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LockDepth {
     /// The root alone (for a collection: its properties and member list).
     Zero,
     /// The root and every present and future descendant.
     Infinity,
+}
+
+impl LockDepth {
+    /// The Depth header value (§10.2), also used in storage and listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Zero => "0",
+            Self::Infinity => "infinity",
+        }
+    }
 }
 
 /// One value of the `Timeout` request header (§10.7).

@@ -474,14 +474,8 @@ fn apply(
             .execute(params![
                 lock.token.as_str(),
                 lock.root.key(),
-                match lock.scope {
-                    LockScope::Exclusive => "exclusive",
-                    LockScope::Shared => "shared",
-                },
-                match lock.depth {
-                    LockDepth::Zero => "0",
-                    LockDepth::Infinity => "infinity",
-                },
+                lock.scope.as_str(),
+                lock.depth.as_str(),
                 lock.owner,
                 lock.principal,
                 i64::try_from(lock.timeout_seconds).unwrap_or(i64::MAX),

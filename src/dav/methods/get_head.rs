@@ -13,7 +13,7 @@ use crate::dav::DavState;
 use crate::dav::body::{self, Body, BoxError};
 use crate::dav::error::{DavError, Disclosure};
 use crate::dav::path::href;
-use crate::locks::{ActiveLock, LockDepth, LockScope, ResourcePath, Timestamp};
+use crate::locks::{ActiveLock, LockScope, ResourcePath, Timestamp};
 use crate::store::{DirEntry, Meta};
 
 /// Files up to this size are read in one go instead of streamed.
@@ -340,14 +340,8 @@ impl Listing<'_> {
                 "<span class=\"lock\" title=\"{}\">{}</span>",
                 escape(format!(
                     "{} lock, depth {}, {} to {}",
-                    match lock.scope {
-                        LockScope::Exclusive => "exclusive",
-                        LockScope::Shared => "shared",
-                    },
-                    match lock.depth {
-                        LockDepth::Zero => "0",
-                        LockDepth::Infinity => "infinity",
-                    },
+                    lock.scope.as_str(),
+                    lock.depth.as_str(),
                     rfc3339(lock.created),
                     rfc3339(lock.expires),
                 )),
@@ -398,6 +392,7 @@ fn clock(t: Timestamp, now: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::locks::LockDepth;
 
     #[test]
     fn single_ranges_resolve_against_the_length() {

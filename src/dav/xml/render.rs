@@ -9,7 +9,7 @@ use http::StatusCode;
 use quick_xml::escape::{escape, partial_escape};
 
 use super::super::error::{Precondition, status_line};
-use crate::locks::{ActiveLock, LockDepth, LockScope, Timestamp};
+use crate::locks::{ActiveLock, LockScope, Timestamp};
 use crate::store::PropertyName;
 
 /// deadbolt's own XML namespace (maintenance holds in error bodies).
@@ -168,10 +168,7 @@ fn activelock(out: &mut String, lock: &ActiveLock, now: Timestamp, root_href: &s
         LockScope::Shared => "<D:shared/>",
     });
     out.push_str("</D:lockscope><D:depth>");
-    out.push_str(match lock.depth {
-        LockDepth::Zero => "0",
-        LockDepth::Infinity => "infinity",
-    });
+    out.push_str(lock.depth.as_str());
     out.push_str("</D:depth>");
     if let Some(owner) = &lock.owner {
         // Stored as the client's whole DAV:owner element, self-contained.
