@@ -72,7 +72,7 @@ pub enum LocksAction {
         #[command(flatten)]
         state: StateArgs,
     },
-    /// Break a lock by its token, or every lock at or below --path.
+    /// Break a lock by its token, or every lock rooted at or below --path.
     Break {
         /// The lock token (urn:uuid:...)
         #[arg(

@@ -63,7 +63,9 @@ impl From<AdminError> for ApiError {
             AdminError::NoSuchLock(_)
             | AdminError::NothingLockedAt(_)
             | AdminError::NoSuchHold(_) => StatusCode::NOT_FOUND,
-            AdminError::BadPath(..) | AdminError::BadTime(_) => StatusCode::BAD_REQUEST,
+            AdminError::BadPath(..) | AdminError::BadTime(_) | AdminError::HoldAlreadyOver => {
+                StatusCode::BAD_REQUEST
+            }
             AdminError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status.is_server_error() {

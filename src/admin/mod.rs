@@ -24,6 +24,8 @@ pub enum AdminError {
     NoSuchLock(String),
     #[error("no lock covers {0}")]
     NothingLockedAt(String),
+    #[error("the hold's end (--until) has already passed")]
+    HoldAlreadyOver,
     #[error("no maintenance hold at {0}")]
     NoSuchHold(String),
     #[error("invalid path {0:?}: {1}")]
@@ -224,11 +226,14 @@ impl Admin {
         context: &EventContext,
         now: Timestamp,
     ) -> Result<Vec<ActiveLock>, AdminError> {
-        let filter = LockFilter {
-            path: Some(path.clone()),
-            holder: None,
-        };
-        let targets = self.locks(&filter, now)?;
+        // Rooted at or below `path`: a lock on an ancestor that merely
+        // covers it is someone else's, on a bigger tree, and stays.
+        let targets: Vec<ActiveLock> = self
+            .store
+            .all_locks(now)?
+            .into_iter()
+            .filter(|l| l.root.starts_with(path))
+            .collect();
         if targets.is_empty() {
             return Err(AdminError::NothingLockedAt(path.key()));
         }
@@ -245,6 +250,9 @@ impl Admin {
     }
 
     pub fn set_hold(&self, hold: &Hold, context: &EventContext) -> Result<(), AdminError> {
+        if !hold.is_active(hold.created) {
+            return Err(AdminError::HoldAlreadyOver);
+        }
         Ok(self.store.set_hold(hold, context)?)
     }
 

@@ -336,7 +336,10 @@ impl DavService {
                 client,
             });
         };
-        let principal = users.authenticate(header(http::header::AUTHORIZATION))?;
+        // A bcrypt check takes tens of milliseconds of CPU; keep it off the
+        // async workers so wrong passwords cannot stall other requests.
+        let authorization = header(http::header::AUTHORIZATION);
+        let principal = tokio::task::block_in_place(|| users.authenticate(authorization))?;
         if is_modifying(&parts.method) {
             match &principal {
                 None => return Err(AuthError::Missing.into()),
@@ -415,12 +418,12 @@ impl DavService {
         use methods::*;
         let state = &self.state;
         let (parts, body) = request.into_parts();
-        if parts.method == Method::OPTIONS && parts.uri.path() == "*" {
-            return Ok(options::respond());
-        }
         // Authentication and authorization come before everything else,
         // locks and conditions included (§8.1).
         let requester = self.authenticate(&parts)?;
+        if parts.method == Method::OPTIONS && parts.uri.path() == "*" {
+            return Ok(options::respond());
+        }
         if let Some(rest) = admin_route(parts.uri.path()) {
             return self.admin(parts, body, requester, rest).await;
         }
