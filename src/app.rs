@@ -46,14 +46,12 @@ pub fn build(settings: &Settings) -> anyhow::Result<DavService> {
         })?);
     // Locks answered 200 before a restart or a crash are still in force:
     // they are read from the state database, never from memory.
-    let held = state
-        .all_locks(crate::dav::now())
+    let stats = state
+        .stats(crate::dav::now())
         .context("cannot read the stored locks")?;
-    if !held.is_empty() {
-        tracing::info!(
-            locks = held.len(),
-            "locks from before the restart are in force"
-        );
+    let held: u64 = stats.held_by_scope.iter().map(|(_, n)| n).sum();
+    if held > 0 {
+        tracing::info!(locks = held, "locks from before the restart are in force");
     }
     let users = match &settings.htpasswd {
         Some(path) => {

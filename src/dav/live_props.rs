@@ -1,10 +1,12 @@
 //! Live properties (RFC 4918 §15): computed from the resource, never stored.
 
+use crate::dav::error::DavError;
 use crate::dav::path::href;
 use crate::dav::xml::DAV_NS;
 use crate::dav::xml::render::{self, PropValue};
 use crate::dav::{DavState, now};
 use crate::locks::ResourcePath;
+use crate::locks::{ActiveLock, LockTable, Timestamp};
 use crate::store::{Meta, PropertyName};
 
 /// Live properties a client may never set or remove (§15, "protected").
@@ -49,7 +51,29 @@ pub fn names(meta: &Meta) -> &'static [&'static str] {
 }
 
 /// The value of the live property `local` (in `DAV:`), if the resource has it.
-pub fn value(local: &str, path: &ResourcePath, meta: &Meta, state: &DavState) -> Option<PropValue> {
+/// Where `lockdiscovery` finds the locks that cover a resource.
+pub enum LockSource<'a> {
+    /// Ask the lock store for each resource.
+    Store(&'a DavState),
+    /// A snapshot read once for a whole PROPFIND answer.
+    Snapshot(&'a LockTable),
+}
+
+impl LockSource<'_> {
+    fn covering(&self, path: &ResourcePath, now: Timestamp) -> Result<Vec<ActiveLock>, DavError> {
+        match self {
+            Self::Store(state) => state.covering_locks(path, now),
+            Self::Snapshot(table) => Ok(table.covering_locks(path, now)),
+        }
+    }
+}
+
+pub fn value(
+    local: &str,
+    path: &ResourcePath,
+    meta: &Meta,
+    locks: &LockSource<'_>,
+) -> Option<PropValue> {
     let file = !meta.is_collection();
     let text = |name: &'static str, value: String| Some(PropValue::LiveText(name, value));
     match local {
@@ -74,7 +98,7 @@ pub fn value(local: &str, path: &ResourcePath, meta: &Meta, state: &DavState) ->
         "supportedlock" => Some(PropValue::Xml(render::SUPPORTED_LOCK.to_owned())),
         "lockdiscovery" => {
             let now = now();
-            let locks = match state.covering_locks(path, now) {
+            let locks = match locks.covering(path, now) {
                 Ok(locks) => locks,
                 Err(e) => {
                     tracing::error!(%path, error = %e, "reading locks failed");

@@ -430,10 +430,10 @@ impl DavService {
         let target = parse_request_path(parts.uri.path())?;
         let conditions = Conditions::from_request(&parts, &target.path)?;
         let submitted = conditions.submitted_tokens();
-        // Conditions come first (a false If header is 412 even on a locked
-        // resource, §10.4.1). Writes evaluate them once more after the gate,
-        // while the permit latches their paths, so nothing can change between
-        // that check and the write (e.g. two `If-None-Match: *` PUTs).
+        // Reads evaluate their conditions first. Writes evaluate them after
+        // the gate, while the permit latches their paths, so nothing can
+        // change between that check and the write (e.g. two `If-None-Match:
+        // *` PUTs); see `pass_gate`.
         match parts.method.as_str() {
             "OPTIONS" => Ok(options::respond()),
             "GET" | "HEAD" => {
@@ -449,43 +449,46 @@ impl DavService {
             "PUT" => {
                 let request = put::PutRequest::parse(&parts, target)?;
                 let exists = state.exists(request.path()).await?;
-                conditions.clone().check(state, false).await?;
-                let permit = state.check_write(request.intent(exists), &submitted, &requester)?;
-                conditions.check(state, false).await?;
+                let permit = pass_gate(
+                    state,
+                    conditions,
+                    request.intent(exists),
+                    &submitted,
+                    &requester,
+                )
+                .await?;
                 put::execute(state, request, permit, body).await
             }
             "DELETE" => {
                 let request = delete::DeleteRequest::parse(&parts, target)?;
-                conditions.clone().check(state, false).await?;
-                let permit = state.check_write(request.intent(), &submitted, &requester)?;
-                conditions.check(state, false).await?;
+                let permit =
+                    pass_gate(state, conditions, request.intent(), &submitted, &requester).await?;
                 delete::execute(state, request, permit, requester).await
             }
             "MKCOL" => {
                 let request = mkcol::MkcolRequest::parse(state, target, body).await?;
-                conditions.clone().check(state, false).await?;
-                let permit = state.check_write(request.intent(), &submitted, &requester)?;
-                conditions.check(state, false).await?;
+                let permit =
+                    pass_gate(state, conditions, request.intent(), &submitted, &requester).await?;
                 mkcol::execute(state, request, permit).await
             }
             "COPY" | "MOVE" => {
                 let is_move = parts.method.as_str() == "MOVE";
                 let request = copy_move::CopyMoveRequest::parse(&parts, target, is_move)?;
                 let destination_exists = state.exists(request.destination()).await?;
-                conditions.clone().check(state, false).await?;
-                let permit = state.check_write(
+                let permit = pass_gate(
+                    state,
+                    conditions,
                     request.intent(destination_exists),
                     &submitted,
                     &requester,
-                )?;
-                conditions.check(state, false).await?;
+                )
+                .await?;
                 copy_move::execute(state, request, permit, requester).await
             }
             "PROPPATCH" => {
                 let request = proppatch::ProppatchRequest::parse(state, target, body).await?;
-                conditions.clone().check(state, false).await?;
-                let permit = state.check_write(request.intent(), &submitted, &requester)?;
-                conditions.check(state, false).await?;
+                let permit =
+                    pass_gate(state, conditions, request.intent(), &submitted, &requester).await?;
                 proppatch::execute(state, request, permit).await
             }
             "LOCK" => {
@@ -528,6 +531,21 @@ impl DavService {
             ))),
         }
     }
+}
+
+/// The write gate plus the request's conditions, evaluated once. When the
+/// gate refuses, the conditions still decide first: a false If header is 412
+/// even on a locked resource (§10.4.1, §12.1).
+async fn pass_gate(
+    state: &Arc<DavState>,
+    conditions: Conditions,
+    intent: WriteIntent,
+    submitted: &[LockToken],
+    requester: &Requester,
+) -> Result<WritePermit, DavError> {
+    let gate = state.check_write(intent, submitted, requester);
+    conditions.check(state, false).await?;
+    gate
 }
 
 /// The segments after the admin prefix, when `raw_path` is under it.

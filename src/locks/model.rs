@@ -108,6 +108,15 @@ impl ResourcePath {
     }
 }
 
+/// Lets maps keyed by path be searched with a prefix of another path's
+/// segments, without building a path per ancestor. (Eq, Ord and Hash of
+/// `ResourcePath` are those of its segment list, as `Borrow` requires.)
+impl std::borrow::Borrow<[String]> for ResourcePath {
+    fn borrow(&self) -> &[String] {
+        &self.segments
+    }
+}
+
 impl fmt::Display for ResourcePath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.key())

@@ -129,13 +129,9 @@ impl LockTable {
         path: &'a ResourcePath,
         now: Timestamp,
     ) -> impl Iterator<Item = &'a ActiveLock> + 'a {
-        let depth = path.segments().len();
-        (0..=depth)
-            .filter_map(move |n| {
-                let ancestor =
-                    ResourcePath::from_segments(path.segments()[..n].iter().cloned()).ok()?;
-                self.by_root.get(&ancestor)
-            })
+        let segments = path.segments();
+        (0..=segments.len())
+            .filter_map(move |n| self.by_root.get(&segments[..n]))
             .flatten()
             .filter_map(|token| self.by_token.get(token))
             .filter(move |lock| lock.covers(path) && !lock.is_expired(now))

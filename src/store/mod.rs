@@ -255,6 +255,13 @@ pub struct LockSelection {
 /// reads the locks it needs from here, so a second process sharing the state
 /// (the CLI, another node) is seen at once.
 pub trait LockStore: Send + Sync {
+    /// The live locks that cover `collection` or any of its direct members
+    /// (PROPFIND Depth 1 reads them once, not once per member).
+    fn view_children(
+        &self,
+        collection: &ResourcePath,
+        now: Timestamp,
+    ) -> Result<LockTable, StoreError>;
     /// The live locks selected, as a table the lock core can query.
     fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError>;
     /// Decide in the core, commit in the store: in one transaction, loads

@@ -295,7 +295,7 @@ fn load_selected(
     selections: &[LockSelection],
     now: Timestamp,
 ) -> Result<LockTable, StoreError> {
-    let keys = ancestor_keys(selections)?;
+    let keys = ancestor_keys(selections);
     let mut locks = Vec::new();
     let mut holds = Vec::new();
     if !keys.is_empty() {
@@ -348,21 +348,21 @@ fn load_selected(
     Ok(table)
 }
 
-/// The keys of every selected path and its ancestors, without repeats.
-fn ancestor_keys(selections: &[LockSelection]) -> Result<Vec<String>, StoreError> {
-    let mut keys: Vec<String> = Vec::new();
+/// The keys of every selected path and its ancestors, without repeats,
+/// built one segment at a time.
+fn ancestor_keys(selections: &[LockSelection]) -> Vec<String> {
+    let mut keys: Vec<String> = vec!["/".to_owned()];
     for selection in selections {
-        let segments = selection.path.segments();
-        for n in 0..=segments.len() {
-            let key = ResourcePath::from_segments(segments[..n].iter().cloned())
-                .map_err(|e| StoreError::Database(e.to_string()))?
-                .key();
+        let mut key = String::new();
+        for segment in selection.path.segments() {
+            key.push('/');
+            key.push_str(segment);
             if !keys.contains(&key) {
-                keys.push(key);
+                keys.push(key.clone());
             }
         }
     }
-    Ok(keys)
+    keys
 }
 
 /// `?2, ?3, ...` for `n` values after `?1`.
@@ -505,6 +505,36 @@ fn apply(
 }
 
 impl LockStore for SqliteStore {
+    fn view_children(
+        &self,
+        collection: &ResourcePath,
+        now: Timestamp,
+    ) -> Result<LockTable, StoreError> {
+        let conn = self.pool.get()?;
+        let selection = LockSelection {
+            path: collection.clone(),
+            with_members: false,
+        };
+        let mut table = load_selected(&conn, &[selection], now)?;
+        // Roots one level below: in the member range, with no further '/'.
+        let (lo, hi) = member_range(collection);
+        let mut locks = Vec::new();
+        query_locks(
+            &conn,
+            &format!(
+                "SELECT {LOCK_COLUMNS} FROM active_lock
+                 WHERE root >= ?1 AND root < ?2 AND expires_ms > ?3
+                   AND instr(substr(root, length(?1) + 1), '/') = 0"
+            ),
+            params![lo, hi, millis(now)],
+            &mut locks,
+        )?;
+        for lock in locks {
+            table.load(lock);
+        }
+        Ok(table)
+    }
+
     fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError> {
         let conn = self.pool.get()?;
         load_selected(&conn, selections, now)

@@ -10,13 +10,14 @@ use http::{Response, StatusCode, header, request::Parts};
 use crate::dav::body::{self, Body, BoxError};
 use crate::dav::error::DavError;
 use crate::dav::headers::Depth;
-use crate::dav::live_props;
+use crate::dav::live_props::{self, LockSource};
 use crate::dav::path::{RequestPath, href};
 use crate::dav::xml::propfind::PropfindRequest as Wanted;
 use crate::dav::xml::render::{self, PropStat, PropValue};
 use crate::dav::xml::{self, DAV_NS};
 use crate::dav::{DavState, read_xml_body};
 use crate::locks::ResourcePath;
+use crate::store::LockSelection;
 use crate::store::{DeadProperty, Meta, PropertyName, StoreError};
 
 /// Rendered responses are sent once this many bytes have gathered.
@@ -64,7 +65,8 @@ pub async fn execute(
         state
             .blocking(move |s| {
                 let mut out = String::new();
-                render_resource(s, &request.path, &meta, &request.wanted, &mut out);
+                let locks = LockSource::Store(s);
+                render_resource(s, &locks, &request.path, &meta, &request.wanted, &mut out);
                 Ok(body::full(render::multistatus(&out)))
             })
             .await?
@@ -86,7 +88,36 @@ fn stream_tree(state: Arc<DavState>, request: PropfindRequest, meta: Meta) -> Bo
         let mut out = String::with_capacity(CHUNK * 2);
         out.push_str(render::XML_DECLARATION);
         out.push_str(render::MULTISTATUS_OPEN);
-        render_resource(&state, &request.path, &meta, &request.wanted, &mut out);
+        // One read of the locks for the whole answer (Depth 1: the collection
+        // and its members; infinity: the whole tree).
+        let now = crate::dav::now();
+        let snapshot = match request.depth {
+            Depth::Infinity => state.lock_store.view(
+                &[LockSelection {
+                    path: request.path.clone(),
+                    with_members: true,
+                }],
+                now,
+            ),
+            _ => state.lock_store.view_children(&request.path, now),
+        };
+        let snapshot = match snapshot {
+            Ok(snapshot) => snapshot,
+            Err(e) => {
+                tracing::error!(error = %e, "reading locks for PROPFIND failed");
+                let _ = tx.blocking_send(Err(e.into()));
+                return;
+            }
+        };
+        let locks = LockSource::Snapshot(&snapshot);
+        render_resource(
+            &state,
+            &locks,
+            &request.path,
+            &meta,
+            &request.wanted,
+            &mut out,
+        );
         // Collections still to list; depth 1 lists only the first.
         let mut pending = vec![request.path.clone()];
         while let Some(collection) = pending.pop() {
@@ -101,7 +132,14 @@ fn stream_tree(state: Arc<DavState>, request: PropfindRequest, meta: Meta) -> Bo
                 let Ok(path) = collection.join(member.name) else {
                     continue;
                 };
-                render_resource(&state, &path, &member.meta, &request.wanted, &mut out);
+                render_resource(
+                    &state,
+                    &locks,
+                    &path,
+                    &member.meta,
+                    &request.wanted,
+                    &mut out,
+                );
                 if member.meta.is_collection() && request.depth == Depth::Infinity {
                     pending.push(path);
                 }
@@ -123,13 +161,14 @@ fn stream_tree(state: Arc<DavState>, request: PropfindRequest, meta: Meta) -> Bo
 /// Appends the `D:response` for one resource.
 fn render_resource(
     state: &DavState,
+    locks: &LockSource<'_>,
     path: &ResourcePath,
     meta: &Meta,
     wanted: &Wanted,
     out: &mut String,
 ) {
     let href = href(path, meta.is_collection());
-    match propstats(state, path, meta, wanted) {
+    match propstats(state, locks, path, meta, wanted) {
         Ok(propstats) => render::response_with_propstats(out, &href, &propstats),
         Err(e) => {
             tracing::error!(%path, error = %e, "reading dead properties failed");
@@ -140,6 +179,7 @@ fn render_resource(
 
 fn propstats(
     state: &DavState,
+    locks: &LockSource<'_>,
     path: &ResourcePath,
     meta: &Meta,
     wanted: &Wanted,
@@ -155,7 +195,7 @@ fn propstats(
         Wanted::AllProp { include } => {
             for local in live_props::names(meta) {
                 if !is_dead(local) {
-                    found.extend(live_props::value(local, path, meta, state));
+                    found.extend(live_props::value(local, path, meta, locks));
                 }
             }
             found.extend(dead.iter().map(|d| PropValue::Dead(d.xml.clone())));
@@ -164,7 +204,7 @@ fn propstats(
                     && live_props::names(meta).contains(&name.local.as_str())
                     || dead.iter().any(|d| &d.name == name);
                 if !already {
-                    lookup(state, name, path, meta, &dead, &mut found, &mut missing);
+                    lookup(locks, name, path, meta, &dead, &mut found, &mut missing);
                 }
             }
         }
@@ -178,7 +218,7 @@ fn propstats(
         }
         Wanted::Prop(names) => {
             for name in names {
-                lookup(state, name, path, meta, &dead, &mut found, &mut missing);
+                lookup(locks, name, path, meta, &dead, &mut found, &mut missing);
             }
         }
     }
@@ -198,7 +238,7 @@ fn propstats(
 
 /// One named property: a stored value wins over a computed one.
 fn lookup(
-    state: &DavState,
+    locks: &LockSource<'_>,
     name: &PropertyName,
     path: &ResourcePath,
     meta: &Meta,
@@ -209,7 +249,7 @@ fn lookup(
     if let Some(d) = dead.iter().find(|d| &d.name == name) {
         found.push(PropValue::Dead(d.xml.clone()));
     } else if let Some(live) = (name.namespace == DAV_NS)
-        .then(|| live_props::value(&name.local, path, meta, state))
+        .then(|| live_props::value(&name.local, path, meta, locks))
         .flatten()
     {
         found.push(live);
