@@ -22,6 +22,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod dav;
+pub mod fragment_guard;
 pub mod locks;
 pub mod metrics;
 pub mod server;

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
@@ -19,7 +20,9 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::Settings;
 use crate::dav::body::Body;
+use crate::dav::error::DavError;
 use crate::dav::{DavService, PeerAddr};
+use crate::fragment_guard::{RequestLines, Watched};
 
 /// Binds, announces the URL on stdout's first line, serves until a signal.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -82,11 +85,11 @@ pub async fn run(
                 };
                 // Small answers must not wait for Nagle's algorithm.
                 let _ = stream.set_nodelay(true);
-                let service = service.clone();
-                let handler = service_fn(move |request| handle(service.clone(), peer, request));
                 let watcher = graceful.watcher();
                 match &tls {
                     None => {
+                        let (stream, lines) = Watched::new(stream);
+                        let handler = handler(service.clone(), peer, lines);
                         let connection = http1::Builder::new()
                             .keep_alive(true)
                             .serve_connection(TokioIo::new(stream), handler);
@@ -94,6 +97,7 @@ pub async fn run(
                     }
                     Some(acceptor) => {
                         let acceptor = acceptor.clone();
+                        let service = service.clone();
                         tokio::spawn(async move {
                             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                                 Ok(Ok(stream)) => stream,
@@ -106,6 +110,8 @@ pub async fn run(
                                     return;
                                 }
                             };
+                            let (stream, lines) = Watched::new(stream);
+                            let handler = handler(service, peer, lines);
                             let connection = http1::Builder::new()
                                 .keep_alive(true)
                                 .serve_connection(TokioIo::new(stream), handler);
@@ -142,17 +148,36 @@ where
     });
 }
 
+/// The per-connection request handler hyper calls, in request order.
+fn handler(
+    service: DavService,
+    peer: SocketAddr,
+    lines: Arc<RequestLines>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
+> + Clone {
+    service_fn(move |request| handle(service.clone(), peer, lines.clone(), request))
+}
+
 async fn handle(
     service: DavService,
     peer: SocketAddr,
+    lines: Arc<RequestLines>,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let fragment = fragment_of(&lines, &request);
     let mut request = request.map(|body| body.map_err(Into::into).boxed_unsync());
     request.extensions_mut().insert(PeerAddr(peer));
-    let response = service.handle(request).await;
+    let response = match fragment {
+        Some(fragment) => refuse_fragment(&service, &request, &fragment),
+        None => service.handle(request).await,
+    };
     service.observe(&method, response.status(), started.elapsed());
     tracing::info!(
         %peer,
@@ -163,6 +188,30 @@ async fn handle(
         "request"
     );
     Ok(response)
+}
+
+/// The `#fragment` hyper dropped from this request's target, if any.
+fn fragment_of<B>(lines: &RequestLines, request: &Request<B>) -> Option<String> {
+    let uri = request.uri();
+    let method = request.method().as_str();
+    match (uri.scheme(), uri.path_and_query()) {
+        (None, Some(origin)) => lines.fragment_of(method, origin.as_str()),
+        _ => lines.fragment_of(method, &uri.to_string()),
+    }
+}
+
+/// 400 for a target with a fragment: acting on the target without it could
+/// delete or overwrite a resource the client did not name.
+fn refuse_fragment(
+    service: &DavService,
+    request: &Request<Body>,
+    fragment: &str,
+) -> Response<Body> {
+    let error = DavError::BadRequest(format!(
+        "the request target contains the fragment `{fragment}`, which HTTP does not allow \
+         (RFC 9112 section 3.2); send `#` in a name percent-encoded as %23"
+    ));
+    service.refuse(error, request)
 }
 
 /// A future that completes on SIGTERM or Ctrl-C. The handlers are installed

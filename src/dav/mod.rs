@@ -268,6 +268,24 @@ impl DavService {
             .observe(method.as_str(), status.as_u16(), elapsed);
     }
 
+    /// Answers `request` with `error` without dispatching it. Its body is
+    /// never read, so a request that has one ends the connection.
+    pub fn refuse<B>(&self, error: DavError, request: &Request<B>) -> Response<Body> {
+        let mut response = error.into_response(self.state.config.disclosure);
+        let headers = request.headers();
+        let has_body = headers.contains_key(http::header::TRANSFER_ENCODING)
+            || headers
+                .get(http::header::CONTENT_LENGTH)
+                .is_some_and(|v| v.as_bytes() != b"0");
+        if has_body {
+            response.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+        }
+        response
+    }
+
     pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
         let has_body = request
             .headers()
