@@ -11,6 +11,7 @@
 pub mod fs;
 pub mod sqlite;
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use crate::locks::{
@@ -212,9 +213,17 @@ pub enum PatchOp {
     Remove(PropertyName),
 }
 
+/// The dead properties of a collection's direct members, by member name.
+/// Members without any are absent, so the map is no bigger than the
+/// properties themselves.
+pub type MemberProperties = HashMap<String, Vec<DeadProperty>>;
+
 /// Dead properties, keyed by resource path.
 pub trait PropertyStore: Send + Sync {
     fn all(&self, path: &ResourcePath) -> Result<Vec<DeadProperty>, StoreError>;
+    /// The dead properties of every direct member of `collection`, in one
+    /// read (PROPFIND Depth 1 would otherwise read once per member).
+    fn of_members(&self, collection: &ResourcePath) -> Result<MemberProperties, StoreError>;
     /// Applies every op in order, all or nothing.
     fn patch(
         &self,

@@ -11,7 +11,8 @@ use rusqlite::{TransactionBehavior, params};
 
 use super::{
     CopyDepth, DeadProperty, EventContext, HistoryFilter, LockEvent, LockSelection, LockStats,
-    LockStore, PatchOp, PropertyName, PropertyStore, Removal, StoreError, ensure_permitted,
+    LockStore, MemberProperties, PatchOp, PropertyName, PropertyStore, Removal, StoreError,
+    ensure_permitted,
 };
 use crate::locks::{
     ActiveLock, Hold, LockChange, LockClient, LockDepth, LockScope, LockTable, LockToken,
@@ -115,19 +116,71 @@ fn member_range(path: &ResourcePath) -> (String, String) {
 
 const IN_TREE: &str = "(path = ?1 OR (path >= ?2 AND path < ?3))";
 
+/// A property from the columns `namespace, local, xml` starting at `first`.
+fn property_from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<DeadProperty> {
+    Ok(DeadProperty {
+        name: PropertyName::new(
+            row.get::<_, String>(first)?,
+            row.get::<_, String>(first + 1)?,
+        ),
+        xml: row.get(first + 2)?,
+    })
+}
+
+/// Adds the rows of direct members (keys `prefix` + name) from `from` on to
+/// `members`. At the first row of a deeper descendant it stops and returns
+/// where to go on: just past that member's subtree (`prefix` + name + `0`),
+/// so a deep tree costs one index seek per member, not one row per descendant.
+fn scan_members(
+    stmt: &mut rusqlite::Statement<'_>,
+    prefix: &str,
+    from: &str,
+    below: &str,
+    members: &mut MemberProperties,
+) -> Result<Option<String>, StoreError> {
+    let mut rows = stmt.query(params![from, below])?;
+    while let Some(row) = rows.next()? {
+        let path: String = row.get(0)?;
+        let Some(name) = path.strip_prefix(prefix) else {
+            continue;
+        };
+        if let Some((member, _)) = name.split_once('/') {
+            return Ok(Some(format!("{prefix}{member}0")));
+        }
+        // The root's own key, "/", is in the root's member range.
+        if !name.is_empty() {
+            let property = property_from_row(row, 1)?;
+            members.entry(name.to_owned()).or_default().push(property);
+        }
+    }
+    Ok(None)
+}
+
 impl PropertyStore for SqliteStore {
     fn all(&self, path: &ResourcePath) -> Result<Vec<DeadProperty>, StoreError> {
         let conn = self.pool.get()?;
         let mut stmt = conn.prepare_cached(
             "SELECT namespace, local, xml FROM dead_property WHERE path = ?1 ORDER BY namespace, local",
         )?;
-        let rows = stmt.query_map([path.key()], |row| {
-            Ok(DeadProperty {
-                name: PropertyName::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
-                xml: row.get(2)?,
-            })
-        })?;
+        let rows = stmt.query_map([path.key()], |row| property_from_row(row, 0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn of_members(&self, collection: &ResourcePath) -> Result<MemberProperties, StoreError> {
+        // One connection for the whole read: the pool is small and shared
+        // by every request being answered.
+        let conn = self.pool.get()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT path, namespace, local, xml FROM dead_property
+             WHERE path >= ?1 AND path < ?2 ORDER BY path, namespace, local",
+        )?;
+        let (prefix, below) = member_range(collection);
+        let mut members = MemberProperties::new();
+        let mut from = prefix.clone();
+        while let Some(next) = scan_members(&mut stmt, &prefix, &from, &below, &mut members)? {
+            from = next;
+        }
+        Ok(members)
     }
 
     fn patch(
@@ -836,6 +889,66 @@ mod tests {
         assert!(locals(&store, &p(&["m"])).is_empty());
         assert!(locals(&store, &p(&["m", "b"])).is_empty());
         assert_eq!(locals(&store, &p(&["ab"])), ["k"]);
+    }
+
+    fn member_locals(store: &SqliteStore, collection: &ResourcePath) -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = store
+            .of_members(collection)
+            .unwrap()
+            .into_iter()
+            .flat_map(|(member, props)| {
+                props
+                    .into_iter()
+                    .map(move |p| (member.clone(), p.name.local))
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn member_properties_are_those_of_direct_members_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let permit = permit_all();
+        let set = |path: &[&str], local: &str| {
+            store
+                .patch(&permit, &p(path), &[PatchOp::Set(prop(local, "v"))])
+                .unwrap();
+        };
+        set(&[], "root");
+        set(&["a"], "self");
+        set(&["a", "b"], "one");
+        set(&["a", "b"], "two");
+        set(&["a", "b", "deep"], "deep");
+        set(&["a", "b", "deep", "deeper"], "deeper");
+        set(&["a", "b-c"], "dash");
+        set(&["a", "b0"], "zero");
+        set(&["a", "c", "x"], "below-c");
+        set(&["a", "d"], "d");
+        set(&["a-b"], "lookalike");
+        set(&["ab"], "lookalike");
+        let pairs = |items: &[(&str, &str)]| -> Vec<(String, String)> {
+            items
+                .iter()
+                .map(|(m, l)| ((*m).to_owned(), (*l).to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            member_locals(&store, &p(&["a"])),
+            pairs(&[
+                ("b", "one"),
+                ("b", "two"),
+                ("b-c", "dash"),
+                ("b0", "zero"),
+                ("d", "d")
+            ])
+        );
+        assert_eq!(
+            member_locals(&store, &ResourcePath::root()),
+            pairs(&[("a", "self"), ("a-b", "lookalike"), ("ab", "lookalike")])
+        );
+        assert!(member_locals(&store, &p(&["a", "d"])).is_empty());
     }
 
     fn lock(token: &str, root: &[&str], expires: u64) -> ActiveLock {

@@ -1,11 +1,14 @@
 //! PROPFIND (RFC 4918 §9.1). Depth 1 and infinity answers are streamed: a
 //! blocking task walks the collection and sends the multistatus in chunks,
 //! so a 100,000-member collection never sits in memory as one response.
+//! Locks are read once per answer and dead properties once per listed
+//! collection, never once per member.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Response, StatusCode, header, request::Parts};
+use tokio::sync::mpsc;
 
 use crate::dav::body::{self, Body, BoxError};
 use crate::dav::error::DavError;
@@ -16,9 +19,8 @@ use crate::dav::xml::propfind::PropfindRequest as Wanted;
 use crate::dav::xml::render::{self, PropStat, PropValue};
 use crate::dav::xml::{self, DAV_NS};
 use crate::dav::{DavState, read_xml_body};
-use crate::locks::ResourcePath;
-use crate::store::LockSelection;
-use crate::store::{DeadProperty, Meta, PropertyName, StoreError};
+use crate::locks::{LockTable, ResourcePath};
+use crate::store::{DeadProperty, LockSelection, MemberProperties, Meta, PropertyName, StoreError};
 
 /// Rendered responses are sent once this many bytes have gathered.
 const CHUNK: usize = 32 * 1024;
@@ -66,7 +68,9 @@ pub async fn execute(
             .blocking(move |s| {
                 let mut out = String::new();
                 let locks = LockSource::Store(s);
-                render_resource(s, &locks, &request.path, &meta, &request.wanted, &mut out);
+                let dead = own_properties(s, &request.path);
+                let (path, wanted) = (&request.path, &request.wanted);
+                render_resource(&locks, path, &meta, dead.as_deref(), wanted, &mut out);
                 Ok(body::full(render::multistatus(&out)))
             })
             .await?
@@ -82,109 +86,178 @@ pub async fn execute(
     Ok(response)
 }
 
+/// Rendered responses gathering until a chunk is worth sending.
+struct Sink {
+    out: String,
+    tx: mpsc::Sender<Result<Bytes, BoxError>>,
+}
+
+impl Sink {
+    /// Sends what has gathered once it makes a chunk; false when the client
+    /// went away.
+    fn send_if_full(&mut self) -> bool {
+        self.out.len() < CHUNK
+            || self
+                .tx
+                .blocking_send(Ok(Bytes::from(std::mem::take(&mut self.out))))
+                .is_ok()
+    }
+}
+
 fn stream_tree(state: Arc<DavState>, request: PropfindRequest, meta: Meta) -> Body {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, BoxError>>(4);
+    let (tx, mut rx) = mpsc::channel::<Result<Bytes, BoxError>>(4);
     tokio::task::spawn_blocking(move || {
-        let mut out = String::with_capacity(CHUNK * 2);
-        out.push_str(render::XML_DECLARATION);
-        out.push_str(render::MULTISTATUS_OPEN);
-        // One read of the locks for the whole answer (Depth 1: the collection
-        // and its members; infinity: the whole tree).
-        let now = crate::dav::now();
-        let snapshot = match request.depth {
-            Depth::Infinity => state.lock_store.view(
-                &[LockSelection {
-                    path: request.path.clone(),
-                    with_members: true,
-                }],
-                now,
-            ),
-            _ => state.lock_store.view_children(&request.path, now),
+        let mut sink = Sink {
+            out: String::with_capacity(CHUNK * 2),
+            tx,
         };
-        let snapshot = match snapshot {
-            Ok(snapshot) => snapshot,
+        match write_tree(&state, &request, &meta, &mut sink) {
+            Ok(true) => {
+                let _ = sink.tx.blocking_send(Ok(Bytes::from(sink.out)));
+            }
+            Ok(false) => {} // The client went away.
             Err(e) => {
                 tracing::error!(error = %e, "reading locks for PROPFIND failed");
-                let _ = tx.blocking_send(Err(e.into()));
-                return;
-            }
-        };
-        let locks = LockSource::Snapshot(&snapshot);
-        render_resource(
-            &state,
-            &locks,
-            &request.path,
-            &meta,
-            &request.wanted,
-            &mut out,
-        );
-        // Collections still to list; depth 1 lists only the first.
-        let mut pending = vec![request.path.clone()];
-        while let Some(collection) = pending.pop() {
-            let members = match state.content.members(&collection) {
-                Ok(members) => members,
-                Err(e) => {
-                    tracing::warn!(%collection, error = %e, "PROPFIND could not list a collection");
-                    continue;
-                }
-            };
-            for member in members {
-                let Ok(path) = collection.join(member.name) else {
-                    continue;
-                };
-                render_resource(
-                    &state,
-                    &locks,
-                    &path,
-                    &member.meta,
-                    &request.wanted,
-                    &mut out,
-                );
-                if member.meta.is_collection() && request.depth == Depth::Infinity {
-                    pending.push(path);
-                }
-                if out.len() >= CHUNK
-                    && tx
-                        .blocking_send(Ok(Bytes::from(std::mem::take(&mut out))))
-                        .is_err()
-                {
-                    return; // The client went away.
-                }
+                let _ = sink.tx.blocking_send(Err(e.into()));
             }
         }
-        out.push_str(render::MULTISTATUS_CLOSE);
-        let _ = tx.blocking_send(Ok(Bytes::from(out)));
     });
     body::stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
 
-/// Appends the `D:response` for one resource.
-fn render_resource(
+/// Renders the whole multistatus of a Depth 1 or infinity answer into
+/// `sink`; false when the client went away, an error (before anything was
+/// sent) when the locks could not be read.
+fn write_tree(
     state: &DavState,
+    request: &PropfindRequest,
+    meta: &Meta,
+    sink: &mut Sink,
+) -> Result<bool, StoreError> {
+    let snapshot = lock_snapshot(state, request)?;
+    let locks = LockSource::Snapshot(&snapshot);
+    sink.out.push_str(render::XML_DECLARATION);
+    sink.out.push_str(render::MULTISTATUS_OPEN);
+    let dead = own_properties(state, &request.path);
+    let (path, wanted) = (&request.path, &request.wanted);
+    render_resource(&locks, path, meta, dead.as_deref(), wanted, &mut sink.out);
+    // Collections still to list; depth 1 lists only the first.
+    let mut pending = vec![request.path.clone()];
+    while let Some(collection) = pending.pop() {
+        if !write_members(state, &locks, request, &collection, &mut pending, sink) {
+            return Ok(false);
+        }
+    }
+    sink.out.push_str(render::MULTISTATUS_CLOSE);
+    Ok(true)
+}
+
+/// One read of the locks for the whole answer (Depth 1: the collection and
+/// its members; infinity: the whole tree).
+fn lock_snapshot(state: &DavState, request: &PropfindRequest) -> Result<LockTable, StoreError> {
+    let now = crate::dav::now();
+    match request.depth {
+        Depth::Infinity => state.lock_store.view(
+            &[LockSelection {
+                path: request.path.clone(),
+                with_members: true,
+            }],
+            now,
+        ),
+        _ => state.lock_store.view_children(&request.path, now),
+    }
+}
+
+/// Renders the members of `collection`, queueing subcollections when the
+/// depth is infinity; false when the client went away.
+fn write_members(
+    state: &DavState,
+    locks: &LockSource<'_>,
+    request: &PropfindRequest,
+    collection: &ResourcePath,
+    pending: &mut Vec<ResourcePath>,
+    sink: &mut Sink,
+) -> bool {
+    let members = match state.content.members(collection) {
+        Ok(members) => members,
+        Err(e) => {
+            tracing::warn!(%collection, error = %e, "PROPFIND could not list a collection");
+            return true;
+        }
+    };
+    // One read of the members' dead properties instead of one per member
+    // (each read takes a connection from the small shared pool). It holds
+    // only members that have some, so the answer still streams.
+    let member_dead = member_properties(state, collection);
+    for member in members {
+        let Ok(path) = collection.join(member.name) else {
+            continue;
+        };
+        let dead = member_dead.as_ref().map(|all| {
+            path.name()
+                .and_then(|name| all.get(name))
+                .map_or(&[][..], Vec::as_slice)
+        });
+        let meta = &member.meta;
+        render_resource(locks, &path, meta, dead, &request.wanted, &mut sink.out);
+        if meta.is_collection() && request.depth == Depth::Infinity {
+            pending.push(path);
+        }
+        if !sink.send_if_full() {
+            return false;
+        }
+    }
+    true
+}
+
+/// The dead properties of one resource; `None` (logged) if unreadable.
+fn own_properties(state: &DavState, path: &ResourcePath) -> Option<Vec<DeadProperty>> {
+    state
+        .properties
+        .all(path)
+        .inspect_err(|e| tracing::error!(%path, error = %e, "reading dead properties failed"))
+        .ok()
+}
+
+/// The dead properties of a collection's members; `None` (logged) if
+/// unreadable.
+fn member_properties(state: &DavState, collection: &ResourcePath) -> Option<MemberProperties> {
+    state
+        .properties
+        .of_members(collection)
+        .inspect_err(|e| {
+            tracing::error!(%collection, error = %e, "reading members' dead properties failed");
+        })
+        .ok()
+}
+
+/// Appends the `D:response` for one resource: a 500 when its dead
+/// properties (`dead`) could not be read.
+fn render_resource(
     locks: &LockSource<'_>,
     path: &ResourcePath,
     meta: &Meta,
+    dead: Option<&[DeadProperty]>,
     wanted: &Wanted,
     out: &mut String,
 ) {
     let href = href(path, meta.is_collection());
-    match propstats(state, locks, path, meta, wanted) {
-        Ok(propstats) => render::response_with_propstats(out, &href, &propstats),
-        Err(e) => {
-            tracing::error!(%path, error = %e, "reading dead properties failed");
-            render::response_with_status(out, &href, StatusCode::INTERNAL_SERVER_ERROR);
+    match dead {
+        Some(dead) => {
+            let propstats = propstats(locks, path, meta, dead, wanted);
+            render::response_with_propstats(out, &href, &propstats);
         }
+        None => render::response_with_status(out, &href, StatusCode::INTERNAL_SERVER_ERROR),
     }
 }
 
 fn propstats(
-    state: &DavState,
     locks: &LockSource<'_>,
     path: &ResourcePath,
     meta: &Meta,
+    dead: &[DeadProperty],
     wanted: &Wanted,
-) -> Result<Vec<PropStat>, StoreError> {
-    let dead = state.properties.all(path)?;
+) -> Vec<PropStat> {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     let is_dead = |local: &str| {
@@ -204,7 +277,7 @@ fn propstats(
                     && live_props::names(meta).contains(&name.local.as_str())
                     || dead.iter().any(|d| &d.name == name);
                 if !already {
-                    lookup(locks, name, path, meta, &dead, &mut found, &mut missing);
+                    lookup(locks, name, path, meta, dead, &mut found, &mut missing);
                 }
             }
         }
@@ -218,11 +291,11 @@ fn propstats(
         }
         Wanted::Prop(names) => {
             for name in names {
-                lookup(locks, name, path, meta, &dead, &mut found, &mut missing);
+                lookup(locks, name, path, meta, dead, &mut found, &mut missing);
             }
         }
     }
-    Ok(vec![
+    vec![
         PropStat {
             status: StatusCode::OK,
             props: found,
@@ -233,7 +306,7 @@ fn propstats(
             props: missing,
             error: None,
         },
-    ])
+    ]
 }
 
 /// One named property: a stored value wins over a computed one.
