@@ -287,20 +287,15 @@ impl DavService {
     }
 
     pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
-        let has_body = request
-            .headers()
-            .contains_key(http::header::TRANSFER_ENCODING)
-            || request
-                .headers()
-                .get(http::header::CONTENT_LENGTH)
-                .is_some_and(|v| v.as_bytes() != b"0");
+        let (request, body_read) = body::track_request_body(request);
         match self.dispatch(request).await {
             Ok(response) => response,
             Err(error) => {
                 let mut response = error.into_response(self.state.config.disclosure);
-                if has_body {
-                    // The body may be unread; the connection cannot be reused
-                    // for the next request, so say so instead of just closing.
+                if body_read.is_some_and(|read| !read.is_done()) {
+                    // Part of the body may still be on the connection, so it
+                    // cannot carry the next request: say so instead of just
+                    // closing. A body read to the end keeps the connection.
                     response.headers_mut().insert(
                         http::header::CONNECTION,
                         http::HeaderValue::from_static("close"),
