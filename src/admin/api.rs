@@ -21,6 +21,7 @@ use serde_json::json;
 
 use super::{AdminError, HoldView, LockFilter, LockView, parse_path, parse_time};
 use crate::dav::body::{self, Body};
+use crate::dav::error::store_error_status;
 use crate::dav::{Requester, now};
 use crate::locks::Hold;
 use crate::store::{HistoryFilter, Removal};
@@ -57,6 +58,9 @@ impl ApiError {
     }
 }
 
+/// The admin API's one status mapping. The WebDAV surface maps its errors in
+/// `dav::error`; storage failures share that mapping, so the same failure
+/// gets the same status on both surfaces.
 impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
         let status = match &e {
@@ -66,7 +70,7 @@ impl From<AdminError> for ApiError {
             AdminError::BadPath(..) | AdminError::BadTime(_) | AdminError::HoldAlreadyOver => {
                 StatusCode::BAD_REQUEST
             }
-            AdminError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AdminError::Store(store) => store_error_status(store),
         };
         if status.is_server_error() {
             tracing::error!(error = %e, "admin API call failed");

@@ -272,12 +272,7 @@ impl DavService {
     /// never read, so a request that has one ends the connection.
     pub fn refuse<B>(&self, error: DavError, request: &Request<B>) -> Response<Body> {
         let mut response = error.into_response(self.state.config.disclosure);
-        let headers = request.headers();
-        let has_body = headers.contains_key(http::header::TRANSFER_ENCODING)
-            || headers
-                .get(http::header::CONTENT_LENGTH)
-                .is_some_and(|v| v.as_bytes() != b"0");
-        if has_body {
+        if body::announces_body(request.headers()) {
             response.headers_mut().insert(
                 http::header::CONNECTION,
                 http::HeaderValue::from_static("close"),
@@ -556,7 +551,9 @@ async fn pass_gate(
     submitted: &[LockToken],
     requester: &Requester,
 ) -> Result<WritePermit, DavError> {
-    let gate = state.check_write(intent, submitted, requester);
+    // A short SQLite read under the gate mutex: let this worker's other
+    // connections move to another thread meanwhile.
+    let gate = tokio::task::block_in_place(|| state.check_write(intent, submitted, requester));
     conditions.check(state, false).await?;
     gate
 }
