@@ -66,7 +66,10 @@ pub fn build(settings: &Settings) -> anyhow::Result<DavService> {
         }
         None => None,
     };
-    let locks = Arc::new(LockManager::new(settings.lock_timeouts));
+    let locks = Arc::new(LockManager::new(
+        settings.lock_timeouts,
+        settings.lock_limits,
+    ));
     let admin = Admin::new(state.clone(), Arc::clone(&locks));
     Ok(DavService::new(DavState {
         users,

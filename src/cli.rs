@@ -161,7 +161,8 @@ pub struct ServeArgs {
 
     /// TOML file with any of the keys listen, root, state_dir,
     /// allow_depth_infinity, max_xml_body, drain_timeout,
-    /// lock_timeout_default, lock_timeout_max, htpasswd, admins,
+    /// lock_timeout_default, lock_timeout_max, max_locks,
+    /// max_locks_per_user, htpasswd, admins,
     /// read_only_users, anonymous_read, hide_lock_owners, tls_cert, tls_key
     #[arg(long, short, value_name = "FILE", env = "DEADBOLT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -191,6 +192,16 @@ pub struct ServeArgs {
     /// requests get this [default: 604800, one week]
     #[arg(long, value_name = "SECONDS", env = "DEADBOLT_LOCK_TIMEOUT_MAX")]
     pub lock_timeout_max: Option<u64>,
+
+    /// Live locks the server keeps in all; a LOCK beyond it gets 507
+    /// [default: 1000000]
+    #[arg(long, value_name = "N", env = "DEADBOLT_MAX_LOCKS")]
+    pub max_locks: Option<u64>,
+
+    /// Live locks one authenticated user may hold; a LOCK beyond it gets 507
+    /// [default: 10000]
+    #[arg(long, value_name = "N", env = "DEADBOLT_MAX_LOCKS_PER_USER")]
+    pub max_locks_per_user: Option<u64>,
 
     /// Users: an Apache htpasswd file with bcrypt entries (`htpasswd -B`).
     /// With it, every request needs HTTP Basic credentials [default: none,

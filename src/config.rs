@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::cli::ServeArgs;
-use crate::locks::TimeoutPolicy;
+use crate::locks::{LockLimits, TimeoutPolicy};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_ROOT: &str = "./data";
@@ -25,6 +25,10 @@ pub const DEFAULT_DRAIN_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_LOCK_TIMEOUT_SECS: u64 = 3600;
 /// The longest lock granted; `Infinite` requests get this: one week.
 pub const DEFAULT_LOCK_TIMEOUT_MAX_SECS: u64 = 7 * 24 * 3600;
+/// Live locks the server keeps in all (about 300 bytes of SQLite each).
+pub const DEFAULT_MAX_LOCKS: u64 = 1_000_000;
+/// Live locks one authenticated user may hold.
+pub const DEFAULT_MAX_LOCKS_PER_USER: u64 = 10_000;
 
 /// The keys of the optional TOML file; every one is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +42,8 @@ pub struct FileConfig {
     pub drain_timeout: Option<u64>,
     pub lock_timeout_default: Option<u64>,
     pub lock_timeout_max: Option<u64>,
+    pub max_locks: Option<u64>,
+    pub max_locks_per_user: Option<u64>,
     pub htpasswd: Option<PathBuf>,
     pub admins: Option<Vec<String>>,
     pub read_only_users: Option<Vec<String>>,
@@ -94,6 +100,7 @@ pub struct Settings {
     pub max_xml_body: u64,
     pub drain_timeout: Duration,
     pub lock_timeouts: TimeoutPolicy,
+    pub lock_limits: LockLimits,
     pub htpasswd: Option<PathBuf>,
     pub admins: Vec<String>,
     pub read_only_users: Vec<String>,
@@ -176,6 +183,19 @@ impl Settings {
                 lock_timeouts.max_seconds
             );
         }
+        let lock_limits = LockLimits {
+            max_locks: args
+                .max_locks
+                .or(file.max_locks)
+                .unwrap_or(DEFAULT_MAX_LOCKS),
+            max_locks_per_user: args
+                .max_locks_per_user
+                .or(file.max_locks_per_user)
+                .unwrap_or(DEFAULT_MAX_LOCKS_PER_USER),
+        };
+        if lock_limits.max_locks == 0 || lock_limits.max_locks_per_user == 0 {
+            bail!("max-locks and max-locks-per-user must be at least 1");
+        }
         let htpasswd = args.htpasswd.clone().or(file.htpasswd);
         let admins = args.admins.clone().or(file.admins).unwrap_or_default();
         let read_only_users = args
@@ -208,6 +228,7 @@ impl Settings {
                 .or(file.hide_lock_owners)
                 .unwrap_or(false),
             lock_timeouts,
+            lock_limits,
             listen,
             root,
             state_dir,

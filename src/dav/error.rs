@@ -118,6 +118,8 @@ impl DavError {
             Self::Locked(LockError::NotOwner) => StatusCode::FORBIDDEN,
             Self::Locked(LockError::TokenMismatch) => StatusCode::CONFLICT,
             Self::Locked(LockError::LockedMembers { .. }) => StatusCode::MULTI_STATUS,
+            // §11.5: the server cannot store what the request needs.
+            Self::Locked(LockError::TooManyLocks { .. }) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Locked(_) => StatusCode::LOCKED,
             Self::Store(e) => store_error_status(e),
             Self::Xml(e) => match e {

@@ -12,8 +12,8 @@ pub mod write_intent;
 use std::sync::Arc;
 
 pub use model::{
-    ActiveLock, Hold, LockClient, LockDepth, LockScope, LockToken, ResourcePath, SegmentError,
-    TimeoutPolicy, TimeoutRequest, Timestamp,
+    ActiveLock, Hold, LockClient, LockCounts, LockDepth, LockLimits, LockScope, LockToken,
+    ResourcePath, SegmentError, TimeoutPolicy, TimeoutRequest, Timestamp,
 };
 pub use write_intent::{Reach, WriteIntent, WriteLatches, WritePermit};
 
@@ -45,6 +45,19 @@ pub enum LockError {
     /// The lock belongs to another principal.
     #[error("the lock belongs to another user")]
     NotOwner,
+    /// Storage holds as many live locks as allowed, in all or for this user.
+    #[error("{}", limit_message(*.limit, *.per_user))]
+    TooManyLocks { limit: u64, per_user: bool },
+}
+
+fn limit_message(limit: u64, per_user: bool) -> String {
+    if per_user {
+        format!(
+            "you hold {limit} locks, the most one user may hold (--max-locks-per-user); unlock some first"
+        )
+    } else {
+        format!("the server holds {limit} locks, the most it keeps (--max-locks); try again later")
+    }
 }
 
 impl LockError {
@@ -78,22 +91,25 @@ pub struct LockRequest {
 pub struct LockManager {
     latches: Arc<WriteLatches>,
     policy: TimeoutPolicy,
+    limits: LockLimits,
 }
 
 impl Default for LockManager {
     fn default() -> Self {
-        Self::new(TimeoutPolicy {
+        let policy = TimeoutPolicy {
             default_seconds: 3600,
             max_seconds: 7 * 24 * 3600,
-        })
+        };
+        Self::new(policy, LockLimits::UNLIMITED)
     }
 }
 
 impl LockManager {
-    pub fn new(policy: TimeoutPolicy) -> Self {
+    pub fn new(policy: TimeoutPolicy, limits: LockLimits) -> Self {
         Self {
             latches: Arc::new(WriteLatches::default()),
             policy,
+            limits,
         }
     }
 
@@ -135,6 +151,7 @@ impl LockManager {
         if let Some(path) = self.latches.busy(&request.root, reach) {
             return Err(LockError::BeingWritten { path });
         }
+        self.check_limits(table.counts(), request.principal.is_some())?;
         let timeout_seconds = self.policy.grant(&request.timeout);
         let lock = ActiveLock {
             token: request.token,
@@ -151,6 +168,31 @@ impl LockManager {
         };
         table.insert(lock.clone());
         Ok(lock)
+    }
+
+    /// Room for one more lock, given what storage held when the decision
+    /// started (conflicts are reported first: they say more).
+    fn check_limits(
+        &self,
+        counts: Option<LockCounts>,
+        authenticated: bool,
+    ) -> Result<(), LockError> {
+        let Some(counts) = counts else {
+            return Ok(());
+        };
+        if counts.total >= self.limits.max_locks {
+            return Err(LockError::TooManyLocks {
+                limit: self.limits.max_locks,
+                per_user: false,
+            });
+        }
+        if authenticated && counts.of_user >= self.limits.max_locks_per_user {
+            return Err(LockError::TooManyLocks {
+                limit: self.limits.max_locks_per_user,
+                per_user: true,
+            });
+        }
+        Ok(())
     }
 
     /// Restarts a lock's timer (§9.10.2); `path` must be in the lock's scope.

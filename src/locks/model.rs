@@ -228,6 +228,31 @@ impl TimeoutPolicy {
     }
 }
 
+/// How many live locks storage may hold: in all, and per authenticated
+/// user (anonymous locks count only towards the total). Without limits one
+/// runaway client could fill the lock table for everybody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockLimits {
+    pub max_locks: u64,
+    pub max_locks_per_user: u64,
+}
+
+impl LockLimits {
+    pub const UNLIMITED: Self = Self {
+        max_locks: u64::MAX,
+        max_locks_per_user: u64::MAX,
+    };
+}
+
+/// Live locks in storage when a decision starts (the `LockTable` a store
+/// loads holds only the locks near the paths involved).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LockCounts {
+    pub total: u64,
+    /// Those of the user the decision is for (0 when anonymous).
+    pub of_user: u64,
+}
+
 /// A maintenance hold: every modifying request at or below `path` is
 /// refused, whoever sends it and whatever tokens it carries, until the hold
 /// is released or `until` passes.

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::model::{ActiveLock, Hold, LockToken, ResourcePath, Timestamp};
+use super::model::{ActiveLock, Hold, LockCounts, LockToken, ResourcePath, Timestamp};
 
 /// One change made to a table, for the store to write back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +30,21 @@ pub struct LockTable {
     by_expiry: BTreeSet<(Timestamp, LockToken)>,
     holds: Vec<Hold>,
     changes: Vec<LockChange>,
+    /// Live locks in all of storage, when the store counted them.
+    counts: Option<LockCounts>,
 }
 
 impl LockTable {
+    /// Records how many live locks storage holds beyond this view; without
+    /// it, lock limits are not checked.
+    pub fn set_counts(&mut self, counts: LockCounts) {
+        self.counts = Some(counts);
+    }
+
+    pub fn counts(&self) -> Option<LockCounts> {
+        self.counts
+    }
+
     pub fn len(&self) -> usize {
         self.by_token.len()
     }

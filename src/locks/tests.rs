@@ -480,3 +480,96 @@ mod model_check {
         }
     }
 }
+
+fn limited(max_locks: u64, max_locks_per_user: u64) -> LockManager {
+    let policy = LockManager::default().policy();
+    LockManager::new(
+        policy,
+        LockLimits {
+            max_locks,
+            max_locks_per_user,
+        },
+    )
+}
+
+fn counted(total: u64, of_user: u64) -> LockTable {
+    let mut table = LockTable::default();
+    table.set_counts(LockCounts { total, of_user });
+    table
+}
+
+fn by(user: &str, mut request: LockRequest) -> LockRequest {
+    request.principal = Some(user.to_owned());
+    request
+}
+
+#[test]
+fn a_lock_beyond_the_server_limit_is_refused_and_nothing_is_stored() {
+    let m = limited(3, 100);
+    let mut tb = counted(3, 0);
+    assert_eq!(
+        m.acquire(&mut tb, request(1, "/a", Exclusive, Zero), NOW),
+        Err(LockError::TooManyLocks {
+            limit: 3,
+            per_user: false
+        })
+    );
+    assert!(tb.is_empty());
+    assert!(tb.take_changes().is_empty());
+    let mut tb = counted(2, 0);
+    assert!(
+        m.acquire(&mut tb, request(1, "/a", Exclusive, Zero), NOW)
+            .is_ok()
+    );
+}
+
+#[test]
+fn the_per_user_limit_counts_only_that_users_locks_and_not_anonymous_ones() {
+    let m = limited(1000, 2);
+    let mut tb = counted(500, 2);
+    assert_eq!(
+        m.acquire(&mut tb, by("alice", request(1, "/a", Exclusive, Zero)), NOW),
+        Err(LockError::TooManyLocks {
+            limit: 2,
+            per_user: true
+        })
+    );
+    let mut tb = counted(500, 1);
+    assert!(
+        m.acquire(&mut tb, by("alice", request(1, "/a", Exclusive, Zero)), NOW)
+            .is_ok()
+    );
+    // Anonymous locks have no user to count against; only the total applies.
+    let mut tb = counted(500, 2);
+    assert!(
+        m.acquire(&mut tb, request(1, "/a", Exclusive, Zero), NOW)
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_conflict_is_reported_before_a_full_lock_table() {
+    let m = limited(1, 1);
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/a", Exclusive, Zero), NOW)
+        .unwrap();
+    tb.set_counts(LockCounts {
+        total: 1,
+        of_user: 0,
+    });
+    assert!(matches!(
+        m.acquire(&mut tb, request(2, "/a", Exclusive, Zero), NOW),
+        Err(LockError::Conflict { .. })
+    ));
+}
+
+#[test]
+fn without_counts_from_storage_no_limit_applies() {
+    let m = limited(1, 1);
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/a", Exclusive, Zero), NOW)
+        .unwrap();
+    m.acquire(&mut tb, request(2, "/b", Exclusive, Zero), NOW)
+        .unwrap();
+    assert_eq!(tb.len(), 2);
+}

@@ -15,8 +15,8 @@ use super::{
     ensure_permitted,
 };
 use crate::locks::{
-    ActiveLock, Hold, LockChange, LockClient, LockDepth, LockScope, LockTable, LockToken,
-    ResourcePath, Timestamp, WritePermit,
+    ActiveLock, Hold, LockChange, LockClient, LockCounts, LockDepth, LockScope, LockTable,
+    LockToken, ResourcePath, Timestamp, WritePermit,
 };
 
 const SCHEMA: &str = "
@@ -69,6 +69,43 @@ CREATE INDEX IF NOT EXISTS lock_event_path ON lock_event (path);
 CREATE INDEX IF NOT EXISTS lock_event_at ON lock_event (at_ms);
 ";
 
+/// Live locks per principal ('' for anonymous), kept by triggers so that
+/// every writer (server, CLI, another node) keeps it right, and lock limits
+/// need no count over the lock table. Counts expired locks until the
+/// sweeper removes them.
+const LOCK_COUNT_SCHEMA: &str = "
+CREATE TABLE lock_count (
+    principal TEXT PRIMARY KEY,
+    live      INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO lock_count (principal, live)
+    SELECT coalesce(principal, ''), COUNT(*) FROM active_lock GROUP BY 1;
+CREATE TRIGGER lock_count_insert AFTER INSERT ON active_lock BEGIN
+    INSERT INTO lock_count (principal, live) VALUES (coalesce(NEW.principal, ''), 1)
+        ON CONFLICT (principal) DO UPDATE SET live = live + 1;
+END;
+CREATE TRIGGER lock_count_delete AFTER DELETE ON active_lock BEGIN
+    UPDATE lock_count SET live = live - 1 WHERE principal = coalesce(OLD.principal, '');
+END;
+";
+
+/// `PRAGMA user_version` once `LOCK_COUNT_SCHEMA` is in place.
+const WITH_LOCK_COUNT: i64 = 1;
+
+/// Creates what is missing, in one transaction so that a second server
+/// starting at the same moment cannot add the counters twice.
+fn migrate(conn: &mut rusqlite::Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version < WITH_LOCK_COUNT {
+        tx.execute_batch(LOCK_COUNT_SCHEMA)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {WITH_LOCK_COUNT}"))?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// The state database file inside the state directory.
 pub const DATABASE_FILE: &str = "deadbolt.sqlite3";
 
@@ -83,10 +120,10 @@ impl SqliteStore {
         // WAL mode is a property of the file: set it once, on one connection,
         // before the pool opens several (which would race for the lock).
         {
-            let conn = rusqlite::Connection::open(&file)?;
+            let mut conn = rusqlite::Connection::open(&file)?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             conn.execute_batch("PRAGMA journal_mode = WAL;")?;
-            conn.execute_batch(SCHEMA)?;
+            migrate(&mut conn)?;
         }
         let manager = SqliteConnectionManager::file(file).with_init(|c| {
             // busy_timeout first, so the other pragmas wait instead of failing.
@@ -343,6 +380,19 @@ fn query_locks(
 
 /// Loads the live locks the selections need (§6.1 coverage: the path and its
 /// ancestors; with members, the ordered range of roots below the path).
+/// Live locks in all, and those of `user`.
+fn lock_counts(conn: &rusqlite::Connection, user: Option<&str>) -> Result<LockCounts, StoreError> {
+    let (total, of_user): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT coalesce(sum(live), 0), coalesce(sum(live) FILTER (WHERE principal = ?1), 0) FROM lock_count",
+        )?
+        .query_row(params![user.unwrap_or("")], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(LockCounts {
+        total: u64::try_from(total).unwrap_or(0),
+        of_user: user.map_or(0, |_| u64::try_from(of_user).unwrap_or(0)),
+    })
+}
+
 fn load_selected(
     conn: &rusqlite::Connection,
     selections: &[LockSelection],
@@ -522,7 +572,7 @@ fn apply(
     match change {
         LockChange::Insert(lock) => {
             tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO active_lock ({LOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                "INSERT INTO active_lock ({LOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
             ))?
             .execute(params![
                 lock.token.as_str(),
@@ -605,6 +655,7 @@ impl LockStore for SqliteStore {
         // node on this database) can change the locks between load and commit.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut table = load_selected(&tx, selections, now)?;
+        table.set_counts(lock_counts(&tx, context.actor.as_deref())?);
         if !decide(&mut table) {
             return Ok(()); // dropping `tx` rolls back
         }
@@ -1081,5 +1132,144 @@ mod tests {
         }
         let store = SqliteStore::open(dir.path()).unwrap();
         assert_eq!(store.all(&a).unwrap(), vec![prop("k", "v")]);
+    }
+
+    /// The counts lock limits read, as a transaction by `user` sees them.
+    fn counts_for(store: &SqliteStore, user: Option<&str>) -> LockCounts {
+        let context = EventContext {
+            actor: user.map(str::to_owned),
+            ..EventContext::default()
+        };
+        let mut seen = None;
+        store
+            .transact(&[], Timestamp(0), &context, &mut |table| {
+                seen = table.counts();
+                false
+            })
+            .unwrap();
+        seen.expect("transactions carry lock counts")
+    }
+
+    #[test]
+    fn lock_counts_follow_every_insert_update_and_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let mut anonymous = lock("urn:uuid:anon", &["n"], 100_000);
+        anonymous.principal = None;
+        insert(&store, &anonymous);
+        insert(&store, &lock("urn:uuid:1", &["a"], 100_000));
+        insert(&store, &lock("urn:uuid:2", &["b"], 300_000));
+        let mut bob = lock("urn:uuid:3", &["c"], 300_000);
+        bob.principal = Some("bob".into());
+        insert(&store, &bob);
+        let counts = |user| counts_for(&store, user);
+        assert_eq!(
+            counts(Some("alice")),
+            LockCounts {
+                total: 4,
+                of_user: 2
+            }
+        );
+        assert_eq!(
+            counts(Some("bob")),
+            LockCounts {
+                total: 4,
+                of_user: 1
+            }
+        );
+        assert_eq!(
+            counts(None),
+            LockCounts {
+                total: 4,
+                of_user: 0
+            }
+        );
+        // A refresh changes nothing.
+        let selection = [LockSelection {
+            path: p(&["a"]),
+            with_members: false,
+        }];
+        store
+            .transact(
+                &selection,
+                Timestamp(0),
+                &EventContext::default(),
+                &mut |table| {
+                    table
+                        .set_expiry(&LockToken("urn:uuid:1".into()), 60, Timestamp(150_000))
+                        .is_some()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            counts(Some("alice")),
+            LockCounts {
+                total: 4,
+                of_user: 2
+            }
+        );
+        // Release one, expire two (alice's refreshed one and the anonymous one).
+        let selection = [LockSelection {
+            path: p(&["b"]),
+            with_members: false,
+        }];
+        store
+            .transact(
+                &selection,
+                Timestamp(0),
+                &EventContext::default(),
+                &mut |table| table.remove(&LockToken("urn:uuid:2".into())).is_some(),
+            )
+            .unwrap();
+        assert_eq!(store.remove_expired(Timestamp(200_000)).unwrap().len(), 2);
+        assert_eq!(
+            counts(Some("alice")),
+            LockCounts {
+                total: 1,
+                of_user: 0
+            }
+        );
+        assert_eq!(
+            counts(Some("bob")),
+            LockCounts {
+                total: 1,
+                of_user: 1
+            }
+        );
+    }
+
+    /// A database from before the counters gets them, counted from its locks.
+    #[test]
+    fn an_older_database_gets_its_locks_counted_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SqliteStore::open(dir.path()).unwrap();
+            insert(&store, &lock("urn:uuid:1", &["a"], 100_000));
+            insert(&store, &lock("urn:uuid:2", &["b"], 100_000));
+        }
+        {
+            let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+            conn.execute_batch(
+                "DROP TRIGGER lock_count_insert; DROP TRIGGER lock_count_delete;
+                 DROP TABLE lock_count; PRAGMA user_version = 0;",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(
+            counts_for(&store, Some("alice")),
+            LockCounts {
+                total: 2,
+                of_user: 2
+            }
+        );
+        insert(&store, &lock("urn:uuid:3", &["c"], 100_000));
+        assert_eq!(
+            counts_for(&store, Some("alice")),
+            LockCounts {
+                total: 3,
+                of_user: 3
+            }
+        );
     }
 }
