@@ -21,7 +21,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::Settings;
 use crate::dav::body::Body;
 use crate::dav::error::DavError;
-use crate::dav::{DavService, PeerAddr};
+use crate::dav::{AuthenticatedUser, DavService, PeerAddr};
 use crate::fragment_guard::{RequestLines, Watched};
 
 /// Binds, announces the URL on stdout's first line, serves until a signal.
@@ -179,10 +179,15 @@ async fn handle(
         None => service.handle(request).await,
     };
     service.observe(&method, response.status(), started.elapsed());
+    let user = response
+        .extensions()
+        .get::<AuthenticatedUser>()
+        .map(|user| user.0.as_str());
     tracing::info!(
         %peer,
         %method,
         path,
+        user,
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
         "request"

@@ -84,6 +84,11 @@ pub struct DavState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
+/// The user a request was authenticated as, put into its response's
+/// extensions for the request log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedUser(pub String);
+
 /// Who sent a request, and from where.
 #[derive(Debug, Clone, Default)]
 pub struct Requester {
@@ -283,7 +288,19 @@ impl DavService {
 
     pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
         let (request, body_read) = body::track_request_body(request);
-        match self.dispatch(request).await {
+        let (parts, body) = request.into_parts();
+        // Authentication and authorization come before everything else,
+        // locks and conditions included (§8.1).
+        let (result, user) = match self.authenticate(&parts) {
+            Ok(requester) => {
+                let user = requester
+                    .name()
+                    .map(|name| AuthenticatedUser(name.to_owned()));
+                (self.dispatch(parts, body, requester).await, user)
+            }
+            Err(error) => (Err(error), None),
+        };
+        let mut response = match result {
             Ok(response) => response,
             Err(error) => {
                 let mut response = error.into_response(self.state.config.disclosure);
@@ -298,7 +315,11 @@ impl DavService {
                 }
                 response
             }
+        };
+        if let Some(user) = user {
+            response.extensions_mut().insert(user);
         }
+        response
     }
 
     /// Removes expired locks now and then, for as long as the server runs.
@@ -422,13 +443,14 @@ impl DavService {
         }
     }
 
-    async fn dispatch(&self, request: Request<Body>) -> Result<Response<Body>, DavError> {
+    async fn dispatch(
+        &self,
+        parts: http::request::Parts,
+        body: Body,
+        requester: Requester,
+    ) -> Result<Response<Body>, DavError> {
         use methods::*;
         let state = &self.state;
-        let (parts, body) = request.into_parts();
-        // Authentication and authorization come before everything else,
-        // locks and conditions included (§8.1).
-        let requester = self.authenticate(&parts)?;
         if parts.method == Method::OPTIONS && parts.uri.path() == "*" {
             return Ok(options::respond());
         }
