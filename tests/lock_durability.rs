@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use lock_support::*;
+use support::xml::parse_exact;
 use support::{DAV, Launch, TestServer, propfind_dav_props};
 
 /// Deterministic, non-repeating-looking bytes (so a torn file cannot pass).
@@ -77,8 +78,8 @@ fn lock_with_owner(s: &TestServer, path: &str, scope: Scope, depth: &str) -> sup
         .send()
 }
 
-fn sent_owner() -> Canon {
-    canon(&lockinfo(Scope::Exclusive, Some(OWNER)))
+fn sent_owner() -> support::Element {
+    parse_exact(&lockinfo(Scope::Exclusive, Some(OWNER)))
         .descendants(DAV, "owner")
         .into_iter()
         .next()
@@ -108,7 +109,7 @@ fn assert_lock_reported(
         "{path}: timeout {t} after restart"
     );
     let pf = s.propfind(path, "0", Some(&propfind_dav_props(&["lockdiscovery"])));
-    let owners = canon(&pf.body);
+    let owners = parse_exact(&pf.body);
     assert_eq!(
         owners.descendants(DAV, "owner"),
         vec![&sent_owner()],

@@ -11,6 +11,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use lock_support::*;
+use support::xml::parse_exact;
 use support::{DAV, Response, TestServer, propfind_dav_props, proppatch_set, read_prop, snapshot};
 
 const NS: &str = "urn:deadbolt:test";
@@ -995,7 +996,7 @@ fn lock_owner_xml_is_kept_exactly_s14_17_s4_3() {
         r#"<bare>no namespace</bare>"#
     );
     let body = lockinfo(Scope::Exclusive, Some(owner));
-    let sent = canon(&body);
+    let sent = parse_exact(&body);
     let sent_owner = sent.descendants(DAV, "owner");
     assert_eq!(sent_owner.len(), 1);
 
@@ -1005,7 +1006,7 @@ fn lock_owner_xml_is_kept_exactly_s14_17_s4_3() {
         .xml(&body)
         .send();
     assert_eq!(r.status, 200, "{r:?}");
-    let got = canon(&r.body);
+    let got = parse_exact(&r.body);
     assert_eq!(
         got.descendants(DAV, "owner"),
         sent_owner,
@@ -1016,7 +1017,7 @@ fn lock_owner_xml_is_kept_exactly_s14_17_s4_3() {
     for path in ["/c/", "/c/f.txt"] {
         let pf = s.propfind(path, "0", Some(&propfind_dav_props(&["lockdiscovery"])));
         assert_eq!(pf.status, 207);
-        let got = canon(&pf.body);
+        let got = parse_exact(&pf.body);
         assert_eq!(
             got.descendants(DAV, "owner"),
             sent_owner,

@@ -1,16 +1,11 @@
 //! Helpers shared by the locking integration tests (`locking.rs`,
 //! `lock_durability.rs`, `contention.rs`): LOCK bodies, reading
-//! `DAV:lockdiscovery` back, checking `DAV:error` bodies, and a
-//! namespace-exact XML comparison for `DAV:owner` (RFC 4918 §14.17).
+//! `DAV:lockdiscovery` back, checking `DAV:error` bodies.
 //!
 //! Each test file includes `mod support;` and `mod lock_support;`.
 #![allow(dead_code)]
 
 use std::time::{Duration, Instant};
-
-use quick_xml::events::Event;
-use quick_xml::name::ResolveResult;
-use quick_xml::reader::NsReader;
 
 use crate::support::xml::{self, Element, href_path};
 use crate::support::{DAV, Response, TestServer, propfind_dav_props};
@@ -369,119 +364,6 @@ pub fn is_urn_uuid(token: &str) -> bool {
             .iter()
             .zip([8, 4, 4, 4, 12])
             .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-// ---------------------------------------------------------------------------
-// Namespace-exact XML comparison (for DAV:owner, §14.17 / §4.3: the infoset
-// must be preserved, whatever prefixes the server picks).
-
-/// An element identified by its namespace and local name; attributes
-/// likewise (namespace declarations are not attributes); adjacent text
-/// merged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Canon {
-    pub ns: String,
-    pub name: String,
-    pub attrs: Vec<(String, String, String)>,
-    pub children: Vec<CanonNode>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CanonNode {
-    Element(Canon),
-    Text(String),
-}
-
-fn resolved(r: ResolveResult) -> String {
-    match r {
-        ResolveResult::Bound(ns) => String::from_utf8_lossy(ns.as_ref()).into_owned(),
-        ResolveResult::Unbound => String::new(),
-        ResolveResult::Unknown(p) => panic!("unbound prefix {}", String::from_utf8_lossy(&p)),
-    }
-}
-
-/// Parses a document into its namespace-resolved form.
-pub fn canon(text: &str) -> Canon {
-    let mut reader = NsReader::from_str(text);
-    reader.config_mut().expand_empty_elements = true;
-    reader.config_mut().trim_text(false);
-    let mut stack: Vec<Canon> = Vec::new();
-    let mut root = None;
-    loop {
-        let (ns, event) = reader
-            .read_resolved_event()
-            .unwrap_or_else(|e| panic!("not well-formed XML ({e}): {text}"));
-        match event {
-            Event::Start(start) => {
-                let ns = resolved(ns);
-                let mut attrs = Vec::new();
-                for a in start.attributes() {
-                    let a = a.expect("attribute");
-                    if a.key.as_namespace_binding().is_some() {
-                        continue;
-                    }
-                    let (ans, local) = reader.resolve_attribute(a.key);
-                    attrs.push((
-                        resolved(ans),
-                        String::from_utf8_lossy(local.as_ref()).into_owned(),
-                        a.unescape_value().expect("attribute value").into_owned(),
-                    ));
-                }
-                attrs.sort();
-                stack.push(Canon {
-                    ns,
-                    name: String::from_utf8_lossy(start.local_name().as_ref()).into_owned(),
-                    attrs,
-                    children: Vec::new(),
-                });
-            }
-            Event::End(_) => {
-                let done = stack.pop().expect("balanced");
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(CanonNode::Element(done)),
-                    None => root = Some(done),
-                }
-            }
-            Event::Text(t) => {
-                let t = t.unescape().expect("text").into_owned();
-                push_text(&mut stack, t);
-            }
-            Event::CData(c) => {
-                let t = String::from_utf8_lossy(&c.into_inner()).into_owned();
-                push_text(&mut stack, t);
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    root.unwrap_or_else(|| panic!("no root element: {text}"))
-}
-
-fn push_text(stack: &mut [Canon], t: String) {
-    let Some(parent) = stack.last_mut() else {
-        return;
-    };
-    if let Some(CanonNode::Text(prev)) = parent.children.last_mut() {
-        prev.push_str(&t);
-    } else if !t.is_empty() {
-        parent.children.push(CanonNode::Text(t));
-    }
-}
-
-impl Canon {
-    /// Every descendant (depth first) with this name.
-    pub fn descendants(&self, ns: &str, name: &str) -> Vec<&Canon> {
-        let mut out = Vec::new();
-        for c in &self.children {
-            if let CanonNode::Element(e) = c {
-                if e.ns == ns && e.name == name {
-                    out.push(e);
-                }
-                out.extend(e.descendants(ns, name));
-            }
-        }
-        out
-    }
 }
 
 /// Sends `head` (request line and headers, ending in an empty line; include

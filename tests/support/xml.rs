@@ -12,16 +12,31 @@ pub enum Node {
     Text(String),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Element {
     /// Namespace URI ("" when unbound).
     pub ns: String,
     pub name: String,
     /// Attributes by their qualified name as written (e.g. `xml:lang`).
     pub attrs: Vec<(String, String)>,
+    /// The same attributes as `(namespace, local name, value)`, sorted, without
+    /// namespace declarations: what the infoset says, whatever the prefixes.
+    pub resolved_attrs: Vec<(String, String, String)>,
     /// Effective `xml:lang`: this element's own or the nearest ancestor's.
     pub lang: Option<String>,
     pub children: Vec<Node>,
+}
+
+/// Equal when the infosets are (§4.3, §14.17: a server may pick other
+/// prefixes): namespace, local name, resolved attributes and children. The
+/// prefixes written and the `lang` inherited from outside do not count.
+impl PartialEq for Element {
+    fn eq(&self, other: &Self) -> bool {
+        self.ns == other.ns
+            && self.name == other.name
+            && self.resolved_attrs == other.resolved_attrs
+            && self.children == other.children
+    }
 }
 
 impl Element {
@@ -87,6 +102,17 @@ pub fn parse(text: &str) -> Element {
 }
 
 pub fn try_parse(text: &str) -> Result<Element, String> {
+    read(text, false)
+}
+
+/// Like `parse`, but every character of text is kept, whitespace included,
+/// and adjacent text (around CDATA or comments) is merged into one node: for
+/// comparing XML a client sent with what the server gives back (`DAV:owner`).
+pub fn parse_exact(text: &str) -> Element {
+    read(text, true).unwrap_or_else(|e| panic!("not well-formed XML ({e}):\n{text}"))
+}
+
+fn read(text: &str, exact: bool) -> Result<Element, String> {
     let mut reader = NsReader::from_str(text);
     reader.config_mut().expand_empty_elements = true;
     reader.config_mut().trim_text(false);
@@ -96,21 +122,22 @@ pub fn try_parse(text: &str) -> Result<Element, String> {
         let (ns, event) = reader.read_resolved_event().map_err(|e| e.to_string())?;
         match event {
             Event::Start(start) => {
-                let ns = match ns {
-                    ResolveResult::Bound(n) => String::from_utf8_lossy(n.as_ref()).into_owned(),
-                    ResolveResult::Unbound => String::new(),
-                    ResolveResult::Unknown(p) => {
-                        return Err(format!("unbound prefix {}", String::from_utf8_lossy(&p)));
-                    }
-                };
+                let ns = namespace(ns)?;
                 let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
                 let mut attrs = Vec::new();
+                let mut resolved_attrs = Vec::new();
                 for a in start.attributes() {
                     let a = a.map_err(|e| e.to_string())?;
                     let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
                     let value = a.unescape_value().map_err(|e| e.to_string())?.into_owned();
+                    if a.key.as_namespace_binding().is_none() {
+                        let (attr_ns, local) = reader.resolve_attribute(a.key);
+                        let local = String::from_utf8_lossy(local.as_ref()).into_owned();
+                        resolved_attrs.push((namespace(attr_ns)?, local, value.clone()));
+                    }
                     attrs.push((key, value));
                 }
+                resolved_attrs.sort();
                 let own_lang = attrs
                     .iter()
                     .find(|(k, _)| k == "xml:lang")
@@ -120,6 +147,7 @@ pub fn try_parse(text: &str) -> Result<Element, String> {
                     ns,
                     name,
                     attrs,
+                    resolved_attrs,
                     lang,
                     children: Vec::new(),
                 });
@@ -133,15 +161,22 @@ pub fn try_parse(text: &str) -> Result<Element, String> {
             }
             Event::Text(t) => {
                 let t = t.unescape().map_err(|e| e.to_string())?.into_owned();
-                match stack.last_mut() {
-                    Some(parent) if !t.trim().is_empty() => parent.children.push(Node::Text(t)),
-                    _ => {}
+                if let Some(parent) = stack.last_mut() {
+                    if exact {
+                        push_merged(parent, t);
+                    } else if !t.trim().is_empty() {
+                        parent.children.push(Node::Text(t));
+                    }
                 }
             }
             Event::CData(c) => {
                 let t = String::from_utf8_lossy(&c.into_inner()).into_owned();
                 if let Some(parent) = stack.last_mut() {
-                    parent.children.push(Node::Text(t));
+                    if exact {
+                        push_merged(parent, t);
+                    } else {
+                        parent.children.push(Node::Text(t));
+                    }
                 }
             }
             Event::Eof => break,
@@ -149,6 +184,23 @@ pub fn try_parse(text: &str) -> Result<Element, String> {
         }
     }
     root.ok_or_else(|| "no root element".to_string())
+}
+
+fn namespace(r: ResolveResult) -> Result<String, String> {
+    match r {
+        ResolveResult::Bound(n) => Ok(String::from_utf8_lossy(n.as_ref()).into_owned()),
+        ResolveResult::Unbound => Ok(String::new()),
+        ResolveResult::Unknown(p) => Err(format!("unbound prefix {}", String::from_utf8_lossy(&p))),
+    }
+}
+
+/// Appends text to the last text child, or as a new child when it is not empty.
+fn push_merged(parent: &mut Element, t: String) {
+    if let Some(Node::Text(prev)) = parent.children.last_mut() {
+        prev.push_str(&t);
+    } else if !t.is_empty() {
+        parent.children.push(Node::Text(t));
+    }
 }
 
 /// Status code from `HTTP/1.1 207 Multi-Status`.
