@@ -3,7 +3,6 @@
 //! of the statuses the RFC allows, never a 5xx, and the lock table and the
 //! disk agree with the answers afterwards (docs/locking.md I1, I2, I8, I9;
 //! RFC 4918 §6.1, §9.3, §9.10, §7.3).
-mod lock_support;
 mod support;
 
 use std::collections::BTreeMap;
@@ -12,8 +11,8 @@ use std::net::TcpStream;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use lock_support::*;
-use support::{DAV, Response, TestServer, propfind_dav_props};
+use support::lock::*;
+use support::{DAV, Response, TestServer, poll, propfind_dav_props, raw_exchange};
 
 /// Upper bound for one whole scenario (the machine may be busy).
 const SCENARIO_LIMIT: Duration = Duration::from_secs(240);

@@ -2,7 +2,6 @@
 //! (SIGTERM) and `kill -9` of the real binary; after either, the lock is
 //! enforced and reported exactly as before, and file contents written before
 //! the crash are intact (RFC 4918 §6, §7.3, §9.10; docs/locking.md I8).
-mod lock_support;
 mod support;
 
 use std::io::Write;
@@ -10,9 +9,9 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use lock_support::*;
+use support::lock::*;
 use support::xml::parse_exact;
-use support::{DAV, Launch, TestServer, propfind_dav_props};
+use support::{DAV, Launch, TestServer, poll, propfind_dav_props};
 
 /// Deterministic, non-repeating-looking bytes (so a torn file cannot pass).
 fn pattern(len: usize, seed: u8) -> Vec<u8> {

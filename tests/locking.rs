@@ -5,14 +5,16 @@
 //! privileges) and the authorization half of 1.2/7 are not here: they need
 //! users and belong with the authentication tests. Every server here runs
 //! without authentication, so every lock has no principal.
-mod lock_support;
 mod support;
 
 use std::time::{Duration, Instant};
 
-use lock_support::*;
+use support::lock::*;
 use support::xml::parse_exact;
-use support::{DAV, Response, TestServer, propfind_dav_props, proppatch_set, read_prop, snapshot};
+use support::{
+    DAV, Response, TestServer, etag, poll, propfind_dav_props, proppatch_set, read_prop, snapshot,
+    statuses_207,
+};
 
 const NS: &str = "urn:deadbolt:test";
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Element, TestServer};
+use super::{Element, Response, TestServer};
 
 /// Every file and directory under `dir` (relative paths, sorted) with file contents:
 /// used to prove that bad requests leave the disk unchanged.
@@ -86,4 +86,31 @@ pub fn read_prop(server: &TestServer, path: &str, ns: &str, name: &str) -> (u16,
                 resp.body
             )
         })
+}
+
+/// The hrefs and statuses of a 207 whose responses carry one status each
+/// (DELETE, COPY, MOVE), sorted by href.
+pub fn statuses_207(resp: &Response) -> Vec<(String, u16)> {
+    assert_eq!(resp.status, 207, "expected 207 Multi-Status: {resp:?}");
+    let ms = resp.multistatus();
+    let mut out: Vec<(String, u16)> = ms
+        .responses
+        .iter()
+        .map(|r| {
+            (
+                r.href.clone(),
+                r.status
+                    .unwrap_or_else(|| panic!("response without status: {}", resp.body)),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The current strong ETag of `path` (HEAD).
+pub fn etag(s: &TestServer, path: &str) -> String {
+    let r = s.request("HEAD", path).send();
+    assert_eq!(r.status, 200, "HEAD {path}: {r:?}");
+    r.expect_header("etag").to_string()
 }

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod dav;
+pub mod lock;
 mod raw;
 pub mod xml;
 
@@ -24,6 +25,8 @@ use std::time::{Duration, Instant};
 
 #[allow(unused_imports)]
 pub use dav::*;
+#[allow(unused_imports)]
+pub use raw::raw_exchange;
 #[allow(unused_imports)]
 pub use xml::{Element, Multistatus};
 
@@ -237,15 +240,27 @@ fn drain<R: Read + Send + 'static>(mut r: R) -> thread::JoinHandle<String> {
 
 /// Waits for the child with a bounded poll; `None` if it is still running at the deadline.
 pub fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + timeout;
+    poll(timeout, Duration::from_millis(25), || {
+        child.try_wait().expect("try_wait")
+    })
+}
+
+/// Polls `probe` every `every` until it returns `Some`, for at most `limit`:
+/// tests wait for a condition, never for a fixed time.
+pub fn poll<T>(
+    limit: Duration,
+    every: Duration,
+    mut probe: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let deadline = Instant::now() + limit;
     loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return Some(status);
+        if let Some(v) = probe() {
+            return Some(v);
         }
         if Instant::now() >= deadline {
             return None;
         }
-        thread::sleep(Duration::from_millis(25));
+        thread::sleep(every);
     }
 }
 

@@ -1,4 +1,9 @@
-//! Parsing of raw HTTP/1.1 responses read from a socket (for `TestServer::raw`).
+//! Raw HTTP/1.1 on a socket: parsing responses (for `TestServer::raw`), and
+//! an exchange that survives a server answering before the body is sent.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
 
 use super::Response;
 
@@ -51,4 +56,45 @@ fn decode_chunked(mut data: &[u8]) -> Vec<u8> {
         data = &data[(size + 2).min(data.len())..];
     }
     out
+}
+
+/// Sends `head` (request line and headers, ending in an empty line; include
+/// `Connection: close`) and `body` on a new connection, then reads the
+/// answer. A server may answer early (e.g. 412/423 before reading a large
+/// body) and close: write errors after the head are then ignored, and
+/// whatever arrived is parsed. Returns the status and the raw answer.
+pub fn raw_exchange(addr: &str, head: &str, body: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    stream
+        .write_all(head.as_bytes())
+        .expect("send request head");
+    let _ = stream.write_all(body);
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // A reset after the answer arrived: keep what we have.
+            Err(e) if !answer.is_empty() => {
+                let _ = e;
+                break;
+            }
+            Err(e) => panic!("no answer to {head:?}: {e}"),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer to {head:?}: {text:?}"));
+    (status, text)
 }

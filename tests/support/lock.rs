@@ -1,14 +1,9 @@
-//! Helpers shared by the locking integration tests (`locking.rs`,
-//! `lock_durability.rs`, `contention.rs`): LOCK bodies, reading
-//! `DAV:lockdiscovery` back, checking `DAV:error` bodies.
-//!
-//! Each test file includes `mod support;` and `mod lock_support;`.
-#![allow(dead_code)]
+//! Locking helpers (RFC 4918 §6, §9.10, §9.11): LOCK bodies and requests,
+//! tokens and If headers, reading `DAV:lockdiscovery` back, and the
+//! `DAV:error` answers of refused requests (§16).
 
-use std::time::{Duration, Instant};
-
-use crate::support::xml::{self, Element, href_path};
-use crate::support::{DAV, Response, TestServer, propfind_dav_props};
+use super::xml::{self, Element, href_path};
+use super::{DAV, Response, TestServer, propfind_dav_props};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -308,51 +303,6 @@ pub fn assert_conflict(resp: &Response, root_href: &str) {
     );
 }
 
-/// The hrefs and statuses of a 207 whose responses carry one status each
-/// (DELETE, COPY, MOVE), sorted by href.
-pub fn statuses_207(resp: &Response) -> Vec<(String, u16)> {
-    assert_eq!(resp.status, 207, "expected 207 Multi-Status: {resp:?}");
-    let ms = resp.multistatus();
-    let mut out: Vec<(String, u16)> = ms
-        .responses
-        .iter()
-        .map(|r| {
-            (
-                r.href.clone(),
-                r.status
-                    .unwrap_or_else(|| panic!("response without status: {}", resp.body)),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-/// The current strong ETag of `path` (HEAD).
-pub fn etag(s: &TestServer, path: &str) -> String {
-    let r = s.request("HEAD", path).send();
-    assert_eq!(r.status, 200, "HEAD {path}: {r:?}");
-    r.expect_header("etag").to_string()
-}
-
-/// Polls `probe` every `every` until it returns `Some`, for at most `limit`.
-pub fn poll<T>(
-    limit: Duration,
-    every: Duration,
-    mut probe: impl FnMut() -> Option<T>,
-) -> Option<T> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = probe() {
-            return Some(v);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(every);
-    }
-}
-
 /// `urn:uuid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (RFC 4122 string form).
 pub fn is_urn_uuid(token: &str) -> bool {
     let Some(uuid) = token.strip_prefix("urn:uuid:") else {
@@ -364,46 +314,4 @@ pub fn is_urn_uuid(token: &str) -> bool {
             .iter()
             .zip([8, 4, 4, 4, 12])
             .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-/// Sends `head` (request line and headers, ending in an empty line; include
-/// `Connection: close`) and `body` on a new connection, then reads the
-/// answer. A server may answer early (e.g. 412/423 before reading a large
-/// body) and close: write errors after the head are then ignored, and
-/// whatever arrived is parsed. Returns the status and the raw answer.
-pub fn raw_exchange(addr: &str, head: &str, body: &[u8]) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    stream
-        .set_write_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    stream
-        .write_all(head.as_bytes())
-        .expect("send request head");
-    let _ = stream.write_all(body);
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => answer.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            // A reset after the answer arrived: keep what we have.
-            Err(e) if !answer.is_empty() => {
-                let _ = e;
-                break;
-            }
-            Err(e) => panic!("no answer to {head:?}: {e}"),
-        }
-    }
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP answer to {head:?}: {text:?}"));
-    (status, text)
 }
