@@ -1,14 +1,15 @@
 //! Issue #4, the admin JSON API under the reserved prefix `/_deadbolt/`:
 //! listing locks taken over WebDAV, one lock, breaking, the audit trail,
 //! who may use it, and the prefix being reserved.
-mod admin_support;
 mod support;
 
 use std::time::Duration;
 
-use admin_support::*;
 use serde_json::{Value, json};
-use support::{Launch, TestServer, snapshot};
+use support::admin::*;
+use support::lock::*;
+use support::users::*;
+use support::{Launch, TestServer, snapshot, sorted};
 
 const API: &str = "/_deadbolt/api";
 
@@ -33,11 +34,11 @@ fn two_locks(s: &TestServer) -> (String, String) {
         .header("User-Agent", "Alice's Office/16.0")
         .header("Depth", "0")
         .header("Timeout", "Second-600")
-        .xml(&lockinfo(Some("Alice  on her\n laptop")))
+        .xml(&lockinfo(Scope::Exclusive, Some("Alice  on her\n laptop")))
         .send();
     assert_eq!(r.status, 200, "{r:?}");
-    let alice = lock_token(&r);
-    let bob = lock_ok(s, Some("bob"), "/other/", "infinity");
+    let alice = lock_token_header(&r);
+    let bob = lock_ok_as(s, Some("bob"), "/other/", "infinity");
     (alice, bob)
 }
 
@@ -158,7 +159,7 @@ fn api_lock_list_filters_by_path_and_user() {
 
     // Path filters compare whole segments: /docs is not a prefix of /docs.txt.
     assert_eq!(put_as(&s, Some("alice"), "/docs.txt", "d").status, 201);
-    let sibling = lock_ok(&s, Some("alice"), "/docs.txt", "0");
+    let sibling = lock_ok_as(&s, Some("alice"), "/docs.txt", "0");
     assert_eq!(
         list("?path=/docs"),
         vec![alice.clone()],
@@ -177,7 +178,7 @@ fn api_lock_list_filters_by_path_and_user() {
 fn api_break_frees_the_resource_for_the_very_next_request() {
     let s = start_team(&[]);
     assert_eq!(put_as(&s, Some("alice"), "/doc.txt", "v1").status, 201);
-    let token = lock_ok(&s, Some("alice"), "/doc.txt", "0");
+    let token = lock_ok_as(&s, Some("alice"), "/doc.txt", "0");
     // bob is refused (and the server has looked the lock up, if it caches).
     assert_lock_token_submitted(&put_as(&s, Some("bob"), "/doc.txt", "b"), "/doc.txt");
 
@@ -226,7 +227,7 @@ fn api_break_frees_the_resource_for_the_very_next_request() {
     assert_eq!(broken[0]["holder"], "alice", "{events:#?}");
 
     // A break without a body is fine (no reason).
-    let token = lock_ok(&s, Some("alice"), "/doc.txt", "0");
+    let token = lock_ok_as(&s, Some("alice"), "/doc.txt", "0");
     let r = s
         .request("POST", &format!("{API}/locks/{token}/break"))
         .user("root")
@@ -249,7 +250,7 @@ fn with_body<'a>(method: &str, req: support::Req<'a>) -> support::Req<'a> {
 fn api_is_for_administrators_only() {
     let s = start_team(&["--anonymous-read"]);
     assert_eq!(put_as(&s, Some("alice"), "/doc.txt", "v1").status, 201);
-    let token = lock_ok(&s, Some("alice"), "/doc.txt", "0");
+    let token = lock_ok_as(&s, Some("alice"), "/doc.txt", "0");
     let break_path = format!("{API}/locks/{token}/break");
 
     for (method, path) in [
@@ -298,10 +299,10 @@ fn api_is_for_administrators_only() {
     let r = open
         .request("LOCK", "/f.txt")
         .header("Depth", "0")
-        .xml(&lockinfo(None))
+        .xml(&lockinfo(Scope::Exclusive, None))
         .send();
     assert_eq!(r.status, 200, "{r:?}");
-    let t = lock_token(&r);
+    let t = lock_token_header(&r);
     let r = open.get(&format!("{API}/locks"));
     assert_eq!(r.status, 200, "{r:?}");
     let v = json(&r);
@@ -321,7 +322,7 @@ fn api_is_for_administrators_only() {
 fn api_rejects_bad_requests_with_json_errors() {
     let s = start_team(&[]);
     assert_eq!(put_as(&s, Some("alice"), "/doc.txt", "v1").status, 201);
-    let token = lock_ok(&s, Some("alice"), "/doc.txt", "0");
+    let token = lock_ok_as(&s, Some("alice"), "/doc.txt", "0");
     let send = |method: &str, path: &str, body: &str| {
         s.request(method, path)
             .user("root")
@@ -391,14 +392,14 @@ fn api_history_records_the_life_of_locks() {
     let start_ms = now_millis();
     assert_eq!(put_as(&s, Some("alice"), "/a.txt", "a").status, 201);
     assert_eq!(put_as(&s, Some("alice"), "/b.txt", "b").status, 201);
-    let a = lock_ok(&s, Some("alice"), "/a.txt", "0");
+    let a = lock_ok_as(&s, Some("alice"), "/a.txt", "0");
     let r = req_as(&s, Some("alice"), "LOCK", "/a.txt")
         .header("If", &if_token(&a))
         .header("Timeout", "Second-120")
         .send();
     assert_eq!(r.status, 200, "refresh: {r:?}");
     assert_eq!(unlock_as(&s, Some("alice"), "/a.txt", &a).status, 204);
-    let b = lock_ok(&s, Some("alice"), "/b.txt", "0");
+    let b = lock_ok_as(&s, Some("alice"), "/b.txt", "0");
     let r = s
         .request("POST", &format!("{API}/locks/{b}/break"))
         .user("root")
@@ -409,10 +410,7 @@ fn api_history_records_the_life_of_locks() {
     let end_ms = now_millis();
 
     let events = api_history(&s, "root", "");
-    let kinds: Vec<(&str, &str)> = events
-        .iter()
-        .map(|e| (e["kind"].as_str().unwrap(), e["path"].as_str().unwrap()))
-        .collect();
+    let kinds = kinds_and_paths(&events);
     assert_eq!(
         kinds,
         vec![
@@ -560,7 +558,7 @@ fn the_admin_prefix_is_reserved() {
 fn a_served_directory_holding_the_admin_prefix_refuses_to_start() {
     for kind in ["directory", "file"] {
         let launch = Launch::new();
-        let member = launch_root(&launch).join("_deadbolt");
+        let member = launch.root().join("_deadbolt");
         if kind == "directory" {
             std::fs::create_dir(&member).unwrap();
             std::fs::write(member.join("inside.txt"), "kept").unwrap();

@@ -1,14 +1,15 @@
 //! Issue #4, the admin commands on a running server's state directory:
 //! `deadbolt locks list|break|history`, and how they find the state
 //! (`--state-dir`, `--root`, `--config`, `DEADBOLT_STATE_DIR`).
-mod admin_support;
 mod support;
 
 use std::path::Path;
 
-use admin_support::*;
 use serde_json::Value;
-use support::{Launch, TestServer};
+use support::admin::*;
+use support::lock::*;
+use support::users::*;
+use support::{Launch, TestServer, sorted};
 
 /// alice's lock on `/docs/report.txt` (with an owner) and bob's on
 /// `/other/b.txt`; returns (alice's, bob's) tokens.
@@ -34,7 +35,10 @@ fn two_locks(s: &TestServer) -> (String, String) {
         Some("Alice laptop"),
     );
     assert_eq!(r.status, 200, "{r:?}");
-    (lock_token(&r), lock_ok(s, Some("bob"), "/other/b.txt", "0"))
+    (
+        lock_token_header(&r),
+        lock_ok_as(s, Some("bob"), "/other/b.txt", "0"),
+    )
 }
 
 /// The line of a table that mentions `needle`.
@@ -122,7 +126,7 @@ fn locks_list_shows_the_running_servers_locks() {
     assert!(table.contains(&bob) && !table.contains(&alice), "{table}");
 
     // A lock taken after the first listing is seen by the next one.
-    let third = lock_ok(&s, Some("bob"), "/docs/", "0");
+    let third = lock_ok_as(&s, Some("bob"), "/docs/", "0");
     assert_eq!(
         list_tokens(&s, &["--path", "/docs"]),
         sorted(vec![alice.clone(), third])
@@ -135,7 +139,7 @@ fn locks_list_shows_the_running_servers_locks() {
 fn locks_break_by_token_is_seen_by_the_servers_next_request() {
     let s = start_team(&[]);
     assert_eq!(put_as(&s, Some("alice"), "/doc.txt", "v1").status, 201);
-    let token = lock_ok(&s, Some("alice"), "/doc.txt", "0");
+    let token = lock_ok_as(&s, Some("alice"), "/doc.txt", "0");
     // The server has looked at the lock (and would have cached it, if it did).
     assert_lock_token_submitted(&put_as(&s, Some("bob"), "/doc.txt", "b"), "/doc.txt");
 
@@ -174,7 +178,7 @@ fn locks_break_by_token_is_seen_by_the_servers_next_request() {
     neither.failed();
 
     // The server's own LOCK/UNLOCK keep working on the same state.
-    let t2 = lock_ok(&s, Some("alice"), "/doc.txt", "0");
+    let t2 = lock_ok_as(&s, Some("alice"), "/doc.txt", "0");
     assert_eq!(unlock_as(&s, Some("alice"), "/doc.txt", &t2).status, 204);
 }
 
@@ -194,10 +198,10 @@ fn locks_break_by_path_breaks_every_lock_at_or_below_it() {
     ] {
         assert_eq!(put_as(&s, Some("alice"), file, "x").status, 201);
     }
-    let a = lock_ok(&s, Some("alice"), "/tree/a.txt", "0");
-    let b = lock_ok(&s, Some("bob"), "/tree/sub/b.txt", "0");
-    let c = lock_ok(&s, Some("alice"), "/treetop/c.txt", "0");
-    let o = lock_ok(&s, Some("alice"), "/other.txt", "0");
+    let a = lock_ok_as(&s, Some("alice"), "/tree/a.txt", "0");
+    let b = lock_ok_as(&s, Some("bob"), "/tree/sub/b.txt", "0");
+    let c = lock_ok_as(&s, Some("alice"), "/treetop/c.txt", "0");
+    let o = lock_ok_as(&s, Some("alice"), "/other.txt", "0");
 
     let out = cli_on(
         &s,
@@ -235,21 +239,18 @@ fn locks_history_shows_every_event_and_the_reason_of_a_break() {
     let s = start_team(&[]);
     assert_eq!(put_as(&s, Some("alice"), "/a.txt", "a").status, 201);
     assert_eq!(put_as(&s, Some("alice"), "/b.txt", "b").status, 201);
-    let a = lock_ok(&s, Some("alice"), "/a.txt", "0");
+    let a = lock_ok_as(&s, Some("alice"), "/a.txt", "0");
     let r = req_as(&s, Some("alice"), "LOCK", "/a.txt")
         .header("If", &if_token(&a))
         .send();
     assert_eq!(r.status, 200, "refresh: {r:?}");
     assert_eq!(unlock_as(&s, Some("alice"), "/a.txt", &a).status, 204);
-    let b = lock_ok(&s, Some("alice"), "/b.txt", "0");
+    let b = lock_ok_as(&s, Some("alice"), "/b.txt", "0");
     cli_on(&s, &["locks", "break", &b, "--reason", "hung client"]).ok();
 
     let v = cli_on(&s, &["locks", "history", "--json"]).json();
     let events = array(&v, "events");
-    let kinds: Vec<(&str, &str)> = events
-        .iter()
-        .map(|e| (e["kind"].as_str().unwrap(), e["path"].as_str().unwrap()))
-        .collect();
+    let kinds = kinds_and_paths(events);
     assert_eq!(
         kinds,
         vec![
@@ -383,10 +384,10 @@ fn root_config_and_environment_locate_the_state() {
     let r = s
         .request("LOCK", "/f.txt")
         .header("Depth", "0")
-        .xml(&lockinfo(Some("someone")))
+        .xml(&lockinfo(Scope::Exclusive, Some("someone")))
         .send();
     assert_eq!(r.status, 200, "{r:?}");
-    let token = lock_token(&r);
+    let token = lock_token_header(&r);
     let root = s.root();
     let root_s = root.to_str().expect("UTF-8 temp path");
 
@@ -443,7 +444,7 @@ fn root_config_and_environment_locate_the_state() {
         .args(&["serve", "--config", config.to_str().unwrap()])
         .start();
     assert_eq!(put_as(&s, Some("alice"), "/g.txt", "g").status, 201);
-    let token = lock_ok(&s, Some("alice"), "/g.txt", "0");
+    let token = lock_ok_as(&s, Some("alice"), "/g.txt", "0");
     assert!(
         tmp.join("elsewhere").is_dir(),
         "the state went to state_dir"

@@ -14,12 +14,13 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{Value, json};
-use support::{Launch, TestServer};
+use support::lock::{Scope, lockinfo};
+use support::users::basic;
+use support::{Launch, TestServer, poll};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -38,29 +39,9 @@ const ANA: (&str, &str) = ("ana", "ana-pw");
 /// Writes where Ana's lock is, before and after it is broken.
 const BOB: (&str, &str) = ("bob", "bob-pw");
 
-fn basic((user, password): (&str, &str)) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    format!("Basic {encoded}")
-}
-
-fn lockinfo(owner: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>{owner}</D:owner></D:lockinfo>"#
-    )
-}
-
-/// Polls `probe` until it gives a value, for at most `timeout`.
-fn wait_for<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe() {
-            return Some(value);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
+/// Polls `probe` every 100 ms until it gives a value, for at most `timeout`.
+fn wait_for<T>(timeout: Duration, probe: impl FnMut() -> Option<T>) -> Option<T> {
+    poll(timeout, Duration::from_millis(100), probe)
 }
 
 fn required() -> bool {
@@ -361,7 +342,8 @@ fn an_admin_breaks_a_lock_in_the_browser_and_writes_work_again() {
 
     let s = server();
     let as_user = |who: (&str, &str), method: &str, path: &str| {
-        s.request(method, path).header("Authorization", &basic(who))
+        s.request(method, path)
+            .header("Authorization", &basic(who.0, who.1))
     };
 
     // Ana locks /report.txt over WebDAV; Bob locks a folder of his own.
@@ -372,7 +354,7 @@ fn an_admin_breaks_a_lock_in_the_browser_and_writes_work_again() {
     let lock = as_user(ANA, "LOCK", "/report.txt")
         .header("Depth", "0")
         .header("Timeout", "Second-3600")
-        .xml(&lockinfo("Ana"))
+        .xml(&lockinfo(Scope::Exclusive, Some("Ana")))
         .send();
     assert_eq!(lock.status, 200, "LOCK: {lock:?}");
     let token = lock
@@ -383,7 +365,10 @@ fn an_admin_breaks_a_lock_in_the_browser_and_writes_work_again() {
     let bobs = as_user(BOB, "LOCK", "/drafts/")
         .header("Depth", "infinity")
         .header("Timeout", "Second-600")
-        .xml(&lockinfo("<D:href>mailto:bob@example.org</D:href>"))
+        .xml(&lockinfo(
+            Scope::Exclusive,
+            Some("<D:href>mailto:bob@example.org</D:href>"),
+        ))
         .send();
     assert_eq!(bobs.status, 200, "LOCK: {bobs:?}");
     assert_eq!(as_user(ADMIN, "MKCOL", "/releases").send().status, 201);

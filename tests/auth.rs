@@ -2,14 +2,15 @@
 //! every method, roles (`--read-only-users`, `--admins`, `--anonymous-read`),
 //! locks owned by principals (RFC 4918 §6.4) and authorization before locks
 //! and conditions (§8.1).
-mod admin_support;
 mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use admin_support::*;
+use support::admin::*;
+use support::lock::*;
+use support::users::*;
 use support::{Launch, Req, Response, TestServer, propfind_dav_props, proppatch_set, snapshot};
 
 const NS: &str = "urn:deadbolt:test";
@@ -49,7 +50,7 @@ fn fixture(s: &TestServer) -> String {
     assert_eq!(req_as(s, Some("alice"), "MKCOL", "/d/").send().status, 201);
     assert_eq!(put_as(s, Some("alice"), "/d/f.txt", "original").status, 201);
     assert_eq!(put_as(s, Some("alice"), "/d/l.txt", "locked").status, 201);
-    lock_ok(s, Some("alice"), "/d/l.txt", "0")
+    lock_ok_as(s, Some("alice"), "/d/l.txt", "0")
 }
 
 /// A well-formed request of `method` on the fixture (UNLOCK names alice's
@@ -65,7 +66,9 @@ fn request_for<'a>(s: &'a TestServer, method: &str, token: &str) -> Req<'a> {
         "MKCOL" => on("/d/new/"),
         "COPY" | "MOVE" => on("/d/f.txt").header("Destination", &s.url("/d/g.txt")),
         "PROPPATCH" => on("/d/f.txt").xml(&proppatch_set(NS, "p", "v")),
-        "LOCK" => on("/d/f.txt").header("Depth", "0").xml(&lockinfo(None)),
+        "LOCK" => on("/d/f.txt")
+            .header("Depth", "0")
+            .xml(&lockinfo(Scope::Exclusive, None)),
         "UNLOCK" => on("/d/l.txt").header("Lock-Token", &format!("<{token}>")),
         other => panic!("no request for {other}"),
     }
@@ -300,7 +303,7 @@ fn locks_belong_to_the_principal_that_took_them_s6_4() {
         Some("<D:href>mailto:alice@example.org</D:href>"),
     );
     assert_eq!(r.status, 200, "{r:?}");
-    let token = lock_token(&r);
+    let token = lock_token_header(&r);
 
     // bob submits alice's token: it is not his to use (§6.4) -> 423.
     let r = put_as_if(&s, Some("bob"), "/doc.txt", "bob", &token);
@@ -351,7 +354,7 @@ fn locks_belong_to_the_principal_that_took_them_s6_4() {
     assert_eq!(events_of(&events, "acquired", Some(&token)).len(), 1);
 
     // The admin's own lock is released normally, not broken.
-    let own = lock_ok(&s, Some("root"), "/doc.txt", "0");
+    let own = lock_ok_as(&s, Some("root"), "/doc.txt", "0");
     assert_eq!(unlock_as(&s, Some("root"), "/doc.txt", &own).status, 204);
     let events = api_history(&s, "root", "?path=/doc.txt");
     assert_eq!(
@@ -433,7 +436,7 @@ fn hide_lock_owners_keeps_the_holder_out_of_423_answers() {
 fn authorization_is_checked_before_locks_and_conditions_s8_1() {
     let s = start_team(&[]);
     assert_eq!(put_as(&s, Some("alice"), "/doc.txt", "v1").status, 201);
-    let token = lock_ok(&s, Some("alice"), "/doc.txt", "0");
+    let token = lock_ok_as(&s, Some("alice"), "/doc.txt", "0");
 
     assert_unauthorized(
         &put_as(&s, None, "/doc.txt", "x"),

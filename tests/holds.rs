@@ -3,14 +3,15 @@
 //! reason, whoever sends it and whatever lock tokens it carries; reads go
 //! on. `hold list`, `hold release`, `--until` (Retry-After), restarts, and
 //! the audit trail.
-mod admin_support;
 mod support;
 
 use std::time::Duration;
 
-use admin_support::*;
 use serde_json::json;
-use support::{Response, TestServer, propfind_dav_props, proppatch_set, snapshot};
+use support::admin::*;
+use support::lock::*;
+use support::users::*;
+use support::{Response, TestServer, poll, propfind_dav_props, proppatch_set, snapshot, sorted};
 
 const NS: &str = "urn:deadbolt:test";
 const REASON: &str = "migration to the new NAS";
@@ -181,7 +182,7 @@ fn assert_reads_work(s: &TestServer, user: Option<&str>) {
 fn a_hold_refuses_every_write_under_the_tree_from_everyone() {
     let s = start_team(&[]);
     tree(&s, Some("alice"));
-    let token = lock_ok(&s, Some("alice"), "/tree/a.txt", "0");
+    let token = lock_ok_as(&s, Some("alice"), "/tree/a.txt", "0");
     // alice's token works before the hold.
     assert_eq!(
         put_as_if(&s, Some("alice"), "/tree/a.txt", "A", &token).status,
@@ -242,7 +243,7 @@ fn a_hold_refuses_every_write_under_the_tree_from_everyone() {
         .xml(&proppatch_set(NS, "p", "v"))
         .send();
     assert_eq!(r.status, 207, "PROPPATCH on the held tree's parent: {r:?}");
-    let t = lock_ok(&s, Some("bob"), "/outside/o.txt", "0");
+    let t = lock_ok_as(&s, Some("bob"), "/outside/o.txt", "0");
     assert_eq!(unlock_as(&s, Some("bob"), "/outside/o.txt", &t).status, 204);
     assert_eq!(
         copy_move(&s, Some("bob"), "MOVE", "/outside/new/", "/tree3/").status,
@@ -309,7 +310,7 @@ fn a_hold_until_a_time_adds_retry_after_and_ends_by_itself() {
         "brief",
         "PUT during a 2 s hold",
     );
-    let ended = poll(Duration::from_secs(15), || {
+    let ended = poll(Duration::from_secs(15), Duration::from_millis(50), || {
         let r = put_as(&s, None, "/short/f.txt", "x");
         (r.status != 423).then_some(r)
     })
@@ -467,10 +468,7 @@ fn holds_survive_restarts_and_release_restores_writes() {
 
     let v = cli_on(&s, &["locks", "history", "--json", "--path", "/tree"]).json();
     let events = array(&v, "events");
-    let kinds: Vec<(&str, &str)> = events
-        .iter()
-        .map(|e| (e["kind"].as_str().unwrap(), e["path"].as_str().unwrap()))
-        .collect();
+    let kinds = kinds_and_paths(events);
     assert_eq!(
         kinds,
         vec![
@@ -586,7 +584,7 @@ fn the_admin_api_places_and_releases_holds() {
 fn locks_under_a_hold_survive_it() {
     let s = start_team(&[]);
     tree(&s, Some("alice"));
-    let token = lock_ok(&s, Some("alice"), "/tree/a.txt", "0");
+    let token = lock_ok_as(&s, Some("alice"), "/tree/a.txt", "0");
     cli_on(&s, &["hold", "/tree", "--reason", REASON]).ok();
     assert_held(
         &put_as_if(&s, Some("alice"), "/tree/a.txt", "x", &token),

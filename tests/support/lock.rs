@@ -1,7 +1,9 @@
 //! Locking helpers (RFC 4918 §6, §9.10, §9.11): LOCK bodies and requests,
-//! tokens and If headers, reading `DAV:lockdiscovery` back, and the
-//! `DAV:error` answers of refused requests (§16).
+//! anonymous or as a user, requests carrying lock tokens, reading
+//! `DAV:lockdiscovery` back, and the `DAV:error` answers of refused
+//! requests (§16).
 
+use super::users::req_as;
 use super::xml::{self, Element, href_path};
 use super::{DAV, Response, TestServer, propfind_dav_props};
 
@@ -32,7 +34,11 @@ pub fn lockinfo(scope: Scope, owner: Option<&str>) -> String {
     )
 }
 
-/// Sends a LOCK (creation) with `Depth` (None: no header) and extra headers.
+/// The owner every anonymous test LOCK carries (`lock_request`).
+const TEST_OWNER: &str = "<D:href>mailto:test@example.org</D:href>";
+
+/// Sends a LOCK (creation) with `Depth` (None: no header), extra headers and
+/// `TEST_OWNER`.
 pub fn lock_request(
     s: &TestServer,
     path: &str,
@@ -47,11 +53,61 @@ pub fn lock_request(
     for (k, v) in headers {
         req = req.header(k, v);
     }
-    req.xml(&lockinfo(
-        scope,
-        Some("<D:href>mailto:test@example.org</D:href>"),
-    ))
-    .send()
+    req.xml(&lockinfo(scope, Some(TEST_OWNER))).send()
+}
+
+/// A LOCK creation with `Depth` and the server's default timeout; the answer
+/// may be a refusal.
+pub fn lock(s: &TestServer, path: &str, scope: Scope, depth: &str) -> Response {
+    lock_request(s, path, scope, Some(depth), &[])
+}
+
+/// An exclusive LOCK creation asking for `timeout` (`Second-N`, `Infinite`).
+pub fn lock_with_timeout(s: &TestServer, path: &str, depth: &str, timeout: &str) -> Response {
+    lock_request(
+        s,
+        path,
+        Scope::Exclusive,
+        Some(depth),
+        &[("Timeout", timeout)],
+    )
+}
+
+/// Takes a lock that must be granted (200 or 201), returning its token.
+pub fn lock_ok(s: &TestServer, path: &str, scope: Scope, depth: &str) -> String {
+    let r = lock_request(s, path, scope, Some(depth), &[("Timeout", "Second-3600")]);
+    granted_token(&r, format_args!("LOCK {path} ({scope:?}, depth {depth})"))
+}
+
+/// An exclusive LOCK as `user` (None: without credentials, see `req_as`) with
+/// Depth and a one-hour timeout.
+pub fn lock_as(
+    s: &TestServer,
+    user: Option<&str>,
+    path: &str,
+    depth: &str,
+    owner: Option<&str>,
+) -> Response {
+    req_as(s, user, "LOCK", path)
+        .header("Depth", depth)
+        .header("Timeout", "Second-3600")
+        .xml(&lockinfo(Scope::Exclusive, owner))
+        .send()
+}
+
+/// `lock_as` without an owner, which must be granted; returns the token.
+pub fn lock_ok_as(s: &TestServer, user: Option<&str>, path: &str, depth: &str) -> String {
+    let r = lock_as(s, user, path, depth, None);
+    granted_token(&r, format_args!("LOCK {path} as {user:?}"))
+}
+
+/// The token of a LOCK answer that must grant the lock (200 or 201).
+fn granted_token(r: &Response, what: std::fmt::Arguments) -> String {
+    assert!(
+        r.status == 200 || r.status == 201,
+        "{what} must be granted: {r:?}"
+    );
+    lock_token_header(r)
 }
 
 /// The token of a `Lock-Token: <urn:uuid:...>` response header, without brackets.
@@ -64,17 +120,7 @@ pub fn lock_token_header(resp: &Response) -> String {
     inner.to_string()
 }
 
-/// Takes a lock that must be granted (200 or 201), returning its token.
-pub fn lock_ok(s: &TestServer, path: &str, scope: Scope, depth: &str) -> String {
-    let r = lock_request(s, path, scope, Some(depth), &[("Timeout", "Second-3600")]);
-    assert!(
-        r.status == 200 || r.status == 201,
-        "LOCK {path} ({scope:?}, depth {depth}) must be granted: {r:?}"
-    );
-    lock_token_header(&r)
-}
-
-/// `(<token>)`: an untagged If header submitting one token.
+/// `(<token>)`: an untagged If header submitting one token (§10.4).
 pub fn if_token(token: &str) -> String {
     format!("(<{token}>)")
 }
@@ -94,24 +140,36 @@ pub fn with_if(
     }
 }
 
-/// PUT on a connection used only for this request (`Connection: close`).
-///
-/// deadbolt may answer a PUT (423, 412, 400) before reading its body and then
-/// close the connection without announcing it; the test client's pool would
-/// reuse that connection for the next request and fail at the transport
-/// level. One connection per PUT keeps every test deterministic.
+/// PUT on a connection of its own: deadbolt may refuse a PUT (423, 412, 400)
+/// before reading its body (see `Req::once`).
 pub fn put(s: &TestServer, path: &str, body: &str) -> Response {
+    s.request("PUT", path).once().body(body).send()
+}
+
+/// PUT with an `If` header (on its own connection, like `put`).
+pub fn put_if(s: &TestServer, path: &str, body: &str, if_header: &str) -> Response {
     s.request("PUT", path)
-        .header("Connection", "close")
+        .header("If", if_header)
+        .once()
         .body(body)
         .send()
 }
 
-/// PUT with an `If` header (on its own connection, see `put`).
-pub fn put_if(s: &TestServer, path: &str, body: &str, if_header: &str) -> Response {
-    s.request("PUT", path)
-        .header("If", if_header)
-        .header("Connection", "close")
+/// PUT submitting one lock token: `If: (<token>)`.
+pub fn put_with_token(s: &TestServer, path: &str, body: &str, token: &str) -> Response {
+    put_if(s, path, body, &if_token(token))
+}
+
+/// PUT as `user` submitting one lock token.
+pub fn put_as_if(
+    s: &TestServer,
+    user: Option<&str>,
+    path: &str,
+    body: &str,
+    token: &str,
+) -> Response {
+    req_as(s, user, "PUT", path)
+        .header("If", &if_token(token))
         .body(body)
         .send()
 }
@@ -119,6 +177,13 @@ pub fn put_if(s: &TestServer, path: &str, body: &str, if_header: &str) -> Respon
 /// UNLOCK with `Lock-Token: <token>`.
 pub fn unlock(s: &TestServer, path: &str, token: &str) -> Response {
     s.request("UNLOCK", path)
+        .header("Lock-Token", &format!("<{token}>"))
+        .send()
+}
+
+/// UNLOCK as `user`.
+pub fn unlock_as(s: &TestServer, user: Option<&str>, path: &str, token: &str) -> Response {
+    req_as(s, user, "UNLOCK", path)
         .header("Lock-Token", &format!("<{token}>"))
         .send()
 }
@@ -243,10 +308,8 @@ pub fn locks_in_lock_response(resp: &Response) -> Vec<ActiveLockView> {
     parse_activelocks(ld)
 }
 
-/// Asserts `resp` is a `DAV:error` body (application/xml) holding the
-/// precondition `name`; returns the hrefs inside it.
-pub fn assert_dav_error(resp: &Response, status: u16, name: &str) -> Vec<String> {
-    assert_eq!(resp.status, status, "expected {status} + {name}: {resp:?}");
+/// Parses `resp` as a `DAV:error` body, which is XML (§16); returns its root.
+pub fn dav_error(resp: &Response) -> Element {
     let ct = resp.header("content-type").unwrap_or("");
     assert!(
         ct.starts_with("application/xml") || ct.starts_with("text/xml"),
@@ -254,12 +317,33 @@ pub fn assert_dav_error(resp: &Response, status: u16, name: &str) -> Vec<String>
     );
     let root = xml::parse(&resp.body);
     assert!(root.is(DAV, "error"), "expected DAV:error: {}", resp.body);
+    root
+}
+
+/// The `DAV:responsedescription` of a `DAV:error` body.
+pub fn error_description(root: &Element) -> String {
+    root.child(DAV, "responsedescription")
+        .map(Element::text)
+        .unwrap_or_default()
+}
+
+/// Asserts a `status` answer whose `DAV:error` holds the precondition
+/// `name`; returns the hrefs inside it.
+pub fn assert_dav_error(resp: &Response, status: u16, name: &str) -> Vec<String> {
+    assert_eq!(resp.status, status, "expected {status} + {name}: {resp:?}");
+    let root = dav_error(resp);
     let cond = root
         .child(DAV, name)
         .unwrap_or_else(|| panic!("DAV:error without DAV:{name}: {}", resp.body));
     cond.children_named(DAV, "href")
         .map(|h| href_path(&h.text()))
         .collect()
+}
+
+/// Asserts `lock-token-matches-request-uri` (§16): the submitted token names
+/// no lock on this URL. `status` is 409 for UNLOCK, 412 for a refresh.
+pub fn assert_token_mismatch(resp: &Response, status: u16) {
+    assert_dav_error(resp, status, "lock-token-matches-request-uri");
 }
 
 /// A path without its trailing slash (the root stays `/`): for comparisons
@@ -270,16 +354,35 @@ pub fn slashless(href: &str) -> String {
     if t.is_empty() { "/".into() } else { t.into() }
 }
 
-/// 423 with `lock-token-submitted` naming `root_href` (§9.10.6, §16).
-/// A collection's href is compared without its trailing slash here;
-/// `lock_token_submitted_names_collections_with_their_slash_s8_3` is exact.
-pub fn assert_locked(resp: &Response, root_href: &str) {
-    let hrefs = assert_dav_error(resp, 423, "lock-token-submitted");
+/// Asserts a 423 whose precondition `name` names the one lock root
+/// `root_href` (slash-insensitive).
+fn assert_423_naming_root(resp: &Response, name: &str, root_href: &str, which_lock: &str) {
+    let hrefs = assert_dav_error(resp, 423, name);
     assert_eq!(
         hrefs.iter().map(|h| slashless(h)).collect::<Vec<_>>(),
         vec![slashless(root_href)],
-        "lock-token-submitted must name the root of the blocking lock ({root_href}): {resp:?}"
+        "{name} must name the root of the {which_lock} lock ({root_href}): {resp:?}"
     );
+}
+
+/// 423 with `lock-token-submitted` naming `root_href` (§9.10.6, §16).
+/// A collection's href is compared without its trailing slash here;
+/// `lock_token_submitted_names_a_collection_root_with_its_slash_s16_s8_3`
+/// in `locking.rs` is exact.
+pub fn assert_locked(resp: &Response, root_href: &str) {
+    assert_423_naming_root(resp, "lock-token-submitted", root_href, "blocking");
+}
+
+/// 423 with `lock-token-submitted` naming exactly `root_href`, as spelled;
+/// returns the description (which names the holder).
+pub fn assert_lock_token_submitted(resp: &Response, root_href: &str) -> String {
+    let hrefs = assert_dav_error(resp, 423, "lock-token-submitted");
+    assert_eq!(
+        hrefs,
+        vec![root_href.to_string()],
+        "lock-token-submitted names the lock root: {resp:?}"
+    );
+    error_description(&dav_error(resp))
 }
 
 /// 423 with `lock-token-submitted` naming one of `roots` (the RFC asks for
@@ -295,12 +398,7 @@ pub fn assert_locked_one_of(resp: &Response, roots: &[&str]) {
 
 /// 423 with `no-conflicting-lock` naming `root_href` (slash-insensitive, as above).
 pub fn assert_conflict(resp: &Response, root_href: &str) {
-    let hrefs = assert_dav_error(resp, 423, "no-conflicting-lock");
-    assert_eq!(
-        hrefs.iter().map(|h| slashless(h)).collect::<Vec<_>>(),
-        vec![slashless(root_href)],
-        "no-conflicting-lock must name the root of the conflicting lock ({root_href}): {resp:?}"
-    );
+    assert_423_naming_root(resp, "no-conflicting-lock", root_href, "conflicting");
 }
 
 /// `urn:uuid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (RFC 4122 string form).

@@ -9,9 +9,11 @@
 //! Anything else a test puts in `tmp/` is outside the served tree.
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod dav;
 pub mod lock;
 mod raw;
+pub mod users;
 pub mod xml;
 
 use std::ffi::OsString;
@@ -117,7 +119,7 @@ impl Launch {
     /// `deadbolt serve tmp/root --listen 127.0.0.1:0` (state dir defaults to `root/.deadbolt`).
     pub fn without_state_dir() -> Self {
         let mut launch = Self::bare();
-        let root = launch.tmp.path().join("root");
+        let root = launch.root();
         launch.args = vec![
             "serve".into(),
             root.into_os_string(),
@@ -129,20 +131,22 @@ impl Launch {
 
     /// No arguments at all: the test supplies every one of them.
     pub fn bare() -> Self {
-        let tmp = tempfile::Builder::new()
-            .prefix("deadbolt-test-")
-            .tempdir()
-            .expect("create temp dir");
-        std::fs::create_dir_all(tmp.path().join("root")).expect("create root");
-        Launch {
-            tmp,
+        let launch = Launch {
+            tmp: temp_dir("deadbolt-test-"),
             args: Vec::new(),
             envs: Vec::new(),
-        }
+        };
+        std::fs::create_dir_all(launch.root()).expect("create root");
+        launch
     }
 
     pub fn tmp(&self) -> &Path {
         self.tmp.path()
+    }
+
+    /// The directory to serve (`tmp/root`), before the server starts.
+    pub fn root(&self) -> PathBuf {
+        self.tmp.path().join("root")
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
@@ -228,6 +232,20 @@ impl Default for Launch {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// A fresh temporary directory, removed when dropped.
+pub fn temp_dir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("create temp dir")
+}
+
+/// `v`, sorted: for comparing sets of tokens or paths whatever their order.
+pub fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
 }
 
 fn drain<R: Read + Send + 'static>(mut r: R) -> thread::JoinHandle<String> {
@@ -393,7 +411,7 @@ impl TestServer {
 
     /// The served directory on disk.
     pub fn root(&self) -> PathBuf {
-        self.launch.tmp.path().join("root")
+        self.launch.root()
     }
 
     /// The temporary directory holding root, state and anything "outside".
@@ -573,6 +591,16 @@ impl Req<'_> {
     pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
         self.body = Some(body.as_ref().to_vec());
         self
+    }
+
+    /// A connection of its own (`Connection: close`). When deadbolt refuses a
+    /// request before reading its body (401, 403, 412, 423, ...), it closes
+    /// the connection without announcing it, and the agent's pool would reuse
+    /// it for the next request and fail at the transport level (see `auth.rs`,
+    /// `a_request_refused_before_its_body_is_read_leaves_the_connection_usable`).
+    /// One connection per such request keeps each test about what it tests.
+    pub fn once(self) -> Self {
+        self.header("Connection", "close")
     }
 
     /// An XML body with `Content-Type: application/xml; charset=utf-8`.
