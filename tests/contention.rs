@@ -12,7 +12,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use support::lock::*;
-use support::{DAV, Response, TestServer, poll, propfind_dav_props, raw_exchange};
+use support::{DAV, Response, TestServer, propfind_dav_props, raw_exchange, upload_reaches_disk};
 
 /// Upper bound for one whole scenario (the machine may be busy).
 const SCENARIO_LIMIT: Duration = Duration::from_secs(240);
@@ -36,6 +36,14 @@ fn together<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
             .map(|h| h.join().expect("worker thread panicked"))
             .collect()
     })
+}
+
+/// A LOCK creation with Depth and nothing more: no owner, no Timeout.
+fn bare_lock(s: &TestServer, path: &str, scope: Scope, depth: &str) -> Response {
+    s.request("LOCK", path)
+        .header("Depth", depth)
+        .xml(&lockinfo(scope, None))
+        .send()
 }
 
 fn count(responses: &[Response], status: u16) -> usize {
@@ -137,12 +145,7 @@ fn concurrent_exclusive_locks_on_one_file_grant_exactly_one_s6_1_s9_10_6() {
     let s = TestServer::start();
     assert_eq!(put(&s, "/one.txt", "1").status, 201);
     let started = Instant::now();
-    let rs = together(N, |_| {
-        s.request("LOCK", "/one.txt")
-            .header("Depth", "0")
-            .xml(&lockinfo(Scope::Exclusive, None))
-            .send()
-    });
+    let rs = together(N, |_| bare_lock(&s, "/one.txt", Scope::Exclusive, "0"));
     assert!(started.elapsed() < SCENARIO_LIMIT);
     no_server_errors(&rs, "LOCK race");
     assert_eq!(count(&rs, 200), 1, "{rs:#?}");
@@ -162,12 +165,7 @@ fn concurrent_exclusive_locks_on_one_file_grant_exactly_one_s6_1_s9_10_6() {
 fn concurrent_exclusive_locks_on_one_unmapped_url_create_it_once_s7_3() {
     const N: usize = 32;
     let s = TestServer::start();
-    let rs = together(N, |_| {
-        s.request("LOCK", "/fresh.txt")
-            .header("Depth", "0")
-            .xml(&lockinfo(Scope::Exclusive, None))
-            .send()
-    });
+    let rs = together(N, |_| bare_lock(&s, "/fresh.txt", Scope::Exclusive, "0"));
     no_server_errors(&rs, "LOCK race on an unmapped URL");
     assert_eq!(count(&rs, 201), 1, "{rs:#?}");
     assert_eq!(count(&rs, 423), N - 1, "{rs:#?}");
@@ -280,18 +278,10 @@ fn a_streaming_put_latches_its_path_until_it_finishes_i9() {
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(&body[..LEN / 4]).unwrap();
     stream.flush().unwrap();
-    let dir = s.root().join("c");
-    let started = poll(Duration::from_secs(20), Duration::from_millis(50), || {
-        std::fs::read_dir(&dir)
-            .ok()?
-            .filter_map(Result::ok)
-            .find(|e| {
-                e.file_name().to_string_lossy().starts_with(".deadbolt-tmp")
-                    && e.metadata().is_ok_and(|m| m.len() > 0)
-            })
-            .map(|_| ())
-    });
-    assert!(started.is_some(), "the upload never reached the disk");
+    assert!(
+        upload_reaches_disk(&s.root().join("c")),
+        "the upload never reached the disk"
+    );
 
     assert_being_written(&put(&s, "/c/f.bin", "other"), "PUT");
     assert_being_written(&s.delete("/c/f.bin"), "DELETE");
@@ -300,12 +290,7 @@ fn a_streaming_put_latches_its_path_until_it_finishes_i9() {
         &s.copy_move("MOVE", "/c/", "/d/", &[]),
         "MOVE of the collection",
     );
-    let lock = |path: &str, depth: &str| {
-        s.request("LOCK", path)
-            .header("Depth", depth)
-            .xml(&lockinfo(Scope::Exclusive, None))
-            .send()
-    };
+    let lock = |path: &str, depth: &str| bare_lock(&s, path, Scope::Exclusive, depth);
     assert_being_written(&lock("/c/f.bin", "0"), "LOCK");
     assert_being_written(
         &lock("/c/", "infinity"),
@@ -349,12 +334,7 @@ fn concurrent_shared_and_exclusive_locks_never_coexist_i1_s9_10_5() {
             Scope::Exclusive
         }
     };
-    let rs = together(N, |i| {
-        s.request("LOCK", "/mixed.txt")
-            .header("Depth", "0")
-            .xml(&lockinfo(scope_of(i), None))
-            .send()
-    });
+    let rs = together(N, |i| bare_lock(&s, "/mixed.txt", scope_of(i), "0"));
     no_server_errors(&rs, "mixed LOCK race");
     let mut shared = Vec::new();
     let mut exclusive = Vec::new();
@@ -403,10 +383,7 @@ fn concurrent_tree_and_member_locks_never_overlap_i2_s9_10_3() {
     };
     let rs = together(N, |i| {
         let (path, depth) = target(i);
-        s.request("LOCK", &path)
-            .header("Depth", depth)
-            .xml(&lockinfo(Scope::Exclusive, None))
-            .send()
+        bare_lock(&s, &path, Scope::Exclusive, depth)
     });
     no_server_errors(&rs, "tree/member LOCK race");
     let mut tree = Vec::new();

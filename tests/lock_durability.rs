@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use support::lock::*;
 use support::xml::parse_exact;
-use support::{DAV, Launch, TestServer, poll, propfind_dav_props};
+use support::{DAV, Launch, TestServer, poll, propfind_dav_props, upload_reaches_disk};
 
 /// Deterministic, non-repeating-looking bytes (so a torn file cannot pass).
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
@@ -160,9 +160,9 @@ fn locks_survive_a_normal_restart_i8() {
         0
     );
     assert_eq!(s.get("/c/f.txt").body, "F");
-    assert_eq!(put_if(&s, "/c/f.txt", "F2", &if_token(&tc)).status, 204);
-    assert_eq!(put_if(&s, "/new.txt", "N", &if_token(&tn)).status, 204);
-    assert_eq!(put_if(&s, "/x.txt", "X2", &if_token(&a)).status, 204);
+    assert_eq!(put_with_token(&s, "/c/f.txt", "F2", &tc).status, 204);
+    assert_eq!(put_with_token(&s, "/new.txt", "N", &tn).status, 204);
+    assert_eq!(put_with_token(&s, "/x.txt", "X2", &a).status, 204);
     assert_eq!(unlock(&s, "/c/f.txt", &tc).status, 204);
     assert_eq!(put(&s, "/c/f.txt", "free").status, 204);
 }
@@ -264,19 +264,8 @@ fn kill_9_during_an_upload_leaves_old_content_and_the_lock_i8() {
         .expect("send part of the body");
     stream.flush().expect("flush");
     // Wait (bounded) until the upload is being written to its temporary.
-    let root = s.root();
-    let writing = poll(Duration::from_secs(20), Duration::from_millis(50), || {
-        std::fs::read_dir(&root)
-            .ok()?
-            .filter_map(Result::ok)
-            .find(|e| {
-                e.file_name().to_string_lossy().starts_with(".deadbolt-tmp")
-                    && e.metadata().is_ok_and(|m| m.len() > 0)
-            })
-            .map(|_| ())
-    });
     assert!(
-        writing.is_some(),
+        upload_reaches_disk(&s.root()),
         "the upload never reached the disk: {}",
         s.stderr()
     );

@@ -1,8 +1,9 @@
 //! Request bodies and read-back helpers for WebDAV, and a disk snapshot.
 
 use std::path::Path;
+use std::time::Duration;
 
-use super::{Element, Response, TestServer};
+use super::{Element, Response, TestServer, poll};
 
 /// Every file and directory under `dir` (relative paths, sorted) with file contents:
 /// used to prove that bad requests leave the disk unchanged.
@@ -113,4 +114,20 @@ pub fn etag(s: &TestServer, path: &str) -> String {
     let r = s.request("HEAD", path).send();
     assert_eq!(r.status, 200, "HEAD {path}: {r:?}");
     r.expect_header("etag").to_string()
+}
+
+/// Waits (bounded, 20 s) until a PUT's temporary file in `dir` holds bytes:
+/// the upload is being written. False if none did.
+pub fn upload_reaches_disk(dir: &Path) -> bool {
+    poll(Duration::from_secs(20), Duration::from_millis(50), || {
+        std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .find(|e| {
+                e.file_name().to_string_lossy().starts_with(".deadbolt-tmp")
+                    && e.metadata().is_ok_and(|m| m.len() > 0)
+            })
+            .map(|_| ())
+    })
+    .is_some()
 }

@@ -190,7 +190,12 @@ pub fn unlock_as(s: &TestServer, user: Option<&str>, path: &str, token: &str) ->
 
 /// A refresh (§9.10.2): LOCK without a body, If naming the token.
 pub fn refresh(s: &TestServer, path: &str, token: &str, timeout: Option<&str>) -> Response {
-    let mut req = s.request("LOCK", path).header("If", &if_token(token));
+    refresh_if(s, path, &if_token(token), timeout)
+}
+
+/// A refresh whose If header is given whole (tagged lists, ETags, Not).
+pub fn refresh_if(s: &TestServer, path: &str, if_header: &str, timeout: Option<&str>) -> Response {
+    let mut req = s.request("LOCK", path).header("If", if_header);
     if let Some(t) = timeout {
         req = req.header("Timeout", t);
     }
