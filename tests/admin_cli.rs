@@ -3,13 +3,11 @@
 //! (`--state-dir`, `--root`, `--config`, `DEADBOLT_STATE_DIR`).
 mod support;
 
-use std::path::Path;
-
 use serde_json::Value;
 use support::admin::*;
 use support::lock::*;
 use support::users::*;
-use support::{Launch, TestServer, sorted};
+use support::{Launch, TestServer, sorted, toml_path};
 
 /// alice's lock on `/docs/report.txt` (with an owner) and bob's on
 /// `/other/b.txt`; returns (alice's, bob's) tokens.
@@ -368,10 +366,6 @@ fn commands_without_a_state_database_fail_clearly() {
         !missing.exists(),
         "the commands created the missing directory"
     );
-}
-
-fn toml_path(p: &Path) -> String {
-    format!("{:?}", p.display().to_string())
 }
 
 // Issue #4: "`--root DIR` (default state dir DIR/.deadbolt) and `--config

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use support::{ALLPROP, Launch, TestServer};
+use support::{ALLPROP, Launch, TestServer, toml_path};
 
 const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -23,14 +23,6 @@ fn big_propfind() -> String {
     format!(
         r#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>{padding}</D:prop></D:propfind>"#
     )
-}
-
-fn toml_path(p: &std::path::Path) -> String {
-    // TOML basic string: escape backslashes and quotes.
-    p.display()
-        .to_string()
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
 }
 
 #[test]
@@ -193,7 +185,7 @@ fn root_listen_and_state_dir_from_config_file() {
     let cfg = launch.write_file(
         "deadbolt.toml",
         &format!(
-            "root = \"{}\"\nlisten = \"127.0.0.1:0\"\nstate_dir = \"{}\"\n",
+            "root = {}\nlisten = \"127.0.0.1:0\"\nstate_dir = {}\n",
             toml_path(&root),
             toml_path(&state)
         ),

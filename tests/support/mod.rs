@@ -242,6 +242,17 @@ pub fn temp_dir(prefix: &str) -> tempfile::TempDir {
         .expect("create temp dir")
 }
 
+/// `p` as a TOML basic string, quotes included, for config files the tests
+/// write.
+pub fn toml_path(p: &Path) -> String {
+    let escaped = p
+        .display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    format!("\"{escaped}\"")
+}
+
 /// `v`, sorted: for comparing sets of tokens or paths whatever their order.
 pub fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v.sort();
