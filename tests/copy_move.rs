@@ -2,13 +2,9 @@
 //! destinations and dead properties travelling with the resource.
 mod support;
 
-use support::{DAV, TestServer, proppatch_set, read_prop, snapshot};
+use support::{DAV, TestServer, file_text, proppatch_set, read_prop, snapshot};
 
 const NS: &str = "urn:deadbolt:test";
-
-fn read(s: &TestServer, rel: &str) -> String {
-    std::fs::read_to_string(s.root().join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
-}
 
 /// /src/ with a.txt and sub/b.txt, and /file.txt.
 fn server_with_tree() -> TestServer {
@@ -27,13 +23,13 @@ fn copy_file_to_new_is_201_and_to_existing_is_204() {
     let s = server_with_tree();
     let r = s.copy_move("COPY", "/file.txt", "/copy.txt", &[]);
     assert_eq!(r.status, 201, "{r:?}");
-    assert_eq!(read(&s, "copy.txt"), "FILE");
-    assert_eq!(read(&s, "file.txt"), "FILE");
+    assert_eq!(file_text(&s, "copy.txt"), "FILE");
+    assert_eq!(file_text(&s, "file.txt"), "FILE");
 
     assert_eq!(s.put("/file.txt", "NEW").status, 204);
     let r = s.copy_move("COPY", "/file.txt", "/copy.txt", &[]);
     assert_eq!(r.status, 204, "{r:?}");
-    assert_eq!(read(&s, "copy.txt"), "NEW");
+    assert_eq!(file_text(&s, "copy.txt"), "NEW");
 }
 
 #[test]
@@ -42,14 +38,14 @@ fn move_file_to_new_is_201_and_to_existing_is_204() {
     let s = server_with_tree();
     let r = s.copy_move("MOVE", "/file.txt", "/moved.txt", &[]);
     assert_eq!(r.status, 201, "{r:?}");
-    assert_eq!(read(&s, "moved.txt"), "FILE");
+    assert_eq!(file_text(&s, "moved.txt"), "FILE");
     assert!(!s.root().join("file.txt").exists());
     assert_eq!(s.get("/file.txt").status, 404);
 
     assert_eq!(s.put("/other.txt", "OTHER").status, 201);
     let r = s.copy_move("MOVE", "/other.txt", "/moved.txt", &[]);
     assert_eq!(r.status, 204, "{r:?}");
-    assert_eq!(read(&s, "moved.txt"), "OTHER");
+    assert_eq!(file_text(&s, "moved.txt"), "OTHER");
     assert!(!s.root().join("other.txt").exists());
 }
 
@@ -58,9 +54,9 @@ fn copy_collection_depth_infinity_copies_the_tree() {
     let s = server_with_tree();
     let r = s.copy_move("COPY", "/src/", "/dst/", &[("Depth", "infinity")]);
     assert_eq!(r.status, 201, "{r:?}");
-    assert_eq!(read(&s, "dst/a.txt"), "A");
-    assert_eq!(read(&s, "dst/sub/b.txt"), "B");
-    assert_eq!(read(&s, "src/sub/b.txt"), "B");
+    assert_eq!(file_text(&s, "dst/a.txt"), "A");
+    assert_eq!(file_text(&s, "dst/sub/b.txt"), "B");
+    assert_eq!(file_text(&s, "src/sub/b.txt"), "B");
 }
 
 #[test]
@@ -84,7 +80,7 @@ fn move_collection_moves_the_tree() {
     let r = s.copy_move("MOVE", "/src", "/renamed/", &[]);
     assert_eq!(r.status, 201, "{r:?}");
     assert!(!s.root().join("src").exists());
-    assert_eq!(read(&s, "renamed/sub/b.txt"), "B");
+    assert_eq!(file_text(&s, "renamed/sub/b.txt"), "B");
 }
 
 #[test]
@@ -95,8 +91,8 @@ fn overwrite_f_on_existing_destination_is_412_and_changes_nothing() {
     for method in ["COPY", "MOVE"] {
         let r = s.copy_move(method, "/file.txt", "/dest.txt", &[("Overwrite", "F")]);
         assert_eq!(r.status, 412, "{method}: {r:?}");
-        assert_eq!(read(&s, "dest.txt"), "DEST");
-        assert_eq!(read(&s, "file.txt"), "FILE");
+        assert_eq!(file_text(&s, "dest.txt"), "DEST");
+        assert_eq!(file_text(&s, "file.txt"), "FILE");
     }
     let r = s.copy_move("COPY", "/file.txt", "/fresh.txt", &[("Overwrite", "F")]);
     assert_eq!(
@@ -117,7 +113,7 @@ fn overwrite_t_replaces_a_collection_destination() {
         !s.root().join("dst/old.txt").exists(),
         "old member survived"
     );
-    assert_eq!(read(&s, "dst/a.txt"), "A");
+    assert_eq!(file_text(&s, "dst/a.txt"), "A");
 }
 
 #[test]
@@ -126,7 +122,7 @@ fn missing_destination_parent_is_409() {
     for method in ["COPY", "MOVE"] {
         let r = s.copy_move(method, "/file.txt", "/no/such/parent.txt", &[]);
         assert_eq!(r.status, 409, "{method}: {r:?}");
-        assert_eq!(read(&s, "file.txt"), "FILE");
+        assert_eq!(file_text(&s, "file.txt"), "FILE");
     }
 }
 
@@ -158,8 +154,8 @@ fn source_equal_to_destination_is_403() {
             "{method} collection onto itself (slash differs): {r:?}"
         );
     }
-    assert_eq!(read(&s, "file.txt"), "FILE");
-    assert_eq!(read(&s, "src/sub/b.txt"), "B");
+    assert_eq!(file_text(&s, "file.txt"), "FILE");
+    assert_eq!(file_text(&s, "src/sub/b.txt"), "B");
 }
 
 #[test]
@@ -184,7 +180,7 @@ fn destination_may_be_an_absolute_path() {
         .header("Destination", "/abs.txt")
         .send();
     assert_eq!(r.status, 201, "{r:?}");
-    assert_eq!(read(&s, "abs.txt"), "FILE");
+    assert_eq!(file_text(&s, "abs.txt"), "FILE");
 }
 
 #[test]
@@ -318,8 +314,8 @@ fn copy_file_over_a_collection_with_overwrite_t_replaces_it() {
     let s = server_with_tree();
     let r = s.copy_move("COPY", "/file.txt", "/src", &[("Overwrite", "T")]);
     assert_eq!(r.status, 204, "{r:?}");
-    assert_eq!(read(&s, "src"), "FILE");
+    assert_eq!(file_text(&s, "src"), "FILE");
     let r = s.copy_move("MOVE", "/src", "/file.txt", &[]);
     assert_eq!(r.status, 204, "{r:?}");
-    assert_eq!(read(&s, "file.txt"), "FILE");
+    assert_eq!(file_text(&s, "file.txt"), "FILE");
 }

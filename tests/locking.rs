@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use support::lock::*;
 use support::xml::parse_exact;
 use support::{
-    DAV, Response, TestServer, etag, poll, propfind_dav_props, proppatch_set, read_prop, snapshot,
-    sorted, statuses_207,
+    DAV, Response, TestServer, etag, file_text, poll, propfind_dav_props, proppatch_set, read_prop,
+    snapshot, sorted, statuses_207,
 };
 
 const NS: &str = "urn:deadbolt:test";
@@ -36,10 +36,6 @@ fn tagged(pairs: &[(&str, &str)]) -> String {
         .map(|(p, t)| format!("<{p}> (<{t}>)"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn file_text(s: &TestServer, rel: &str) -> String {
-    std::fs::read_to_string(s.root().join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
 }
 
 fn tokens_of(locks: &[ActiveLockView]) -> Vec<String> {

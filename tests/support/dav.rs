@@ -36,6 +36,11 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Option<Vec<u8>>)> {
     out
 }
 
+/// The content of the file `rel` under the served root, read from disk.
+pub fn file_text(s: &TestServer, rel: &str) -> String {
+    std::fs::read_to_string(s.root().join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+}
+
 /// A `DAV:` namespace shorthand for the XML helpers.
 pub const DAV: &str = "DAV:";
 
