@@ -2,16 +2,7 @@
 //! Range (§14), conditional requests (§13) and the HTML listing of a collection.
 mod support;
 
-use support::TestServer;
-
-const HELLO: &str = "hello world";
-
-fn server_with_hello() -> TestServer {
-    let s = TestServer::start();
-    let r = s.put("/hello.txt", HELLO);
-    assert_eq!(r.status, 201, "PUT new file: {r:?}");
-    s
-}
+use support::{HELLO, TestServer, server_with_hello};
 
 /// GET of a collection; without the trailing slash a redirect to the slash form
 /// (RFC 9110 §15.4) is followed once, as a browser would.

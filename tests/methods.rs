@@ -3,16 +3,7 @@
 //! `copy_move.rs`, PROPFIND/PROPPATCH in `properties.rs`.
 mod support;
 
-use support::{TestServer, snapshot};
-
-const HELLO: &str = "hello world";
-
-fn server_with_hello() -> TestServer {
-    let s = TestServer::start();
-    let r = s.put("/hello.txt", HELLO);
-    assert_eq!(r.status, 201, "PUT new file: {r:?}");
-    s
-}
+use support::{HELLO, TestServer, server_with_hello, snapshot};
 
 // ---------------------------------------------------------------- OPTIONS
 

@@ -36,6 +36,17 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Option<Vec<u8>>)> {
     out
 }
 
+/// The content of `/hello.txt` in `server_with_hello`.
+pub const HELLO: &str = "hello world";
+
+/// A default server holding `/hello.txt`.
+pub fn server_with_hello() -> TestServer {
+    let s = TestServer::start();
+    let r = s.put("/hello.txt", HELLO);
+    assert_eq!(r.status, 201, "PUT new file: {r:?}");
+    s
+}
+
 /// The content of the file `rel` under the served root, read from disk.
 pub fn file_text(s: &TestServer, rel: &str) -> String {
     std::fs::read_to_string(s.root().join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
