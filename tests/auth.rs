@@ -4,14 +4,14 @@
 //! and conditions (§8.1).
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use support::admin::*;
 use support::lock::*;
 use support::users::*;
-use support::{Launch, Req, Response, TestServer, propfind_dav_props, proppatch_set, snapshot};
+use support::{
+    Connection, Launch, Req, Response, TestServer, propfind_dav_props, proppatch_set, snapshot,
+};
 
 const NS: &str = "urn:deadbolt:test";
 
@@ -525,30 +525,6 @@ fn passwords_with_colons_and_utf8_and_crlf_htpasswd_files() {
     assert_unauthorized(&s.get("/z.txt"), "GET without credentials");
 }
 
-/// Reads one response (head and a Content-Length body) from `c`; `None`
-/// when the server closed the connection (or reset it) first.
-fn read_response(c: &mut TcpStream) -> Option<(String, String)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .map_or(0, |v| v.trim().parse().expect("content-length"));
-            if buf.len() >= end + 4 + len {
-                let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned();
-                return Some((head, body));
-            }
-        }
-        match c.read(&mut chunk) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-}
-
 // The usual Basic flow: a client PUTs without credentials, gets 401 and
 // sends the request again with them, on the same connection. deadbolt
 // answers the 401 before reading the body; it may then either read (and
@@ -558,15 +534,14 @@ fn read_response(c: &mut TcpStream) -> Option<(String, String)> {
 #[test]
 fn a_request_refused_before_its_body_is_read_leaves_the_connection_usable() {
     let s = start_team(&[]);
-    let mut c = TcpStream::connect(&s.addr).expect("connect");
-    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut c = Connection::open(&s);
     let head = format!(
         "PUT /early.txt HTTP/1.1\r\nHost: {}\r\nContent-Length: 5\r\n\r\n",
         s.addr
     );
-    c.write_all(head.as_bytes()).unwrap();
+    c.write_raw(head.as_bytes()).unwrap();
     // The answer comes before the body is sent.
-    let (head, _) = read_response(&mut c).expect("a 401 before the body");
+    let head = c.answer().expect("a 401 before the body").head;
     assert!(head.starts_with("http/1.1 401"), "{head}");
     if head.contains("\r\nconnection: close") {
         // Announced: the client knows to open a new connection.
@@ -581,9 +556,9 @@ fn a_request_refused_before_its_body_is_read_leaves_the_connection_usable() {
         s.addr,
         basic("alice", &password("alice"))
     );
-    let written = c.write_all(retry.as_bytes());
-    let answer = written.ok().and_then(|()| read_response(&mut c));
-    let (head, _) = answer.unwrap_or_else(|| {
+    let written = c.write_raw(retry.as_bytes());
+    let answer = written.ok().and_then(|()| c.answer());
+    let head = answer.map(|a| a.head).unwrap_or_else(|| {
         panic!(
             "the server closed the connection after a 401 to an unread PUT body \
              without sending `Connection: close`; the client's retry is lost"

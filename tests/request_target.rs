@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use support::TestServer;
+use support::{TestServer, parse_answer};
 
 /// Sends `bytes` on one connection and splits what comes back into
 /// (status, body) pairs. Every answer here has a Content-Length.
@@ -23,22 +23,19 @@ fn pipeline(server: &TestServer, bytes: &[u8]) -> Vec<(u16, String)> {
     let mut answers = Vec::new();
     let mut rest = &buf[..];
     while !rest.is_empty() {
-        let text = String::from_utf8_lossy(rest);
-        let head_end = text.find("\r\n\r\n").expect("a complete response head");
-        let head = &text[..head_end];
-        let status: u16 = head[9..12].parse().expect("status code");
-        let length: usize = head
-            .lines()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().ok())?
-            })
-            .unwrap_or_else(|| panic!("no Content-Length in {head}"));
-        let body_start = head_end + 4;
-        let body = String::from_utf8_lossy(&rest[body_start..body_start + length]).into_owned();
-        answers.push((status, body));
-        rest = &rest[body_start + length..];
+        let (answer, used) = parse_answer(rest).unwrap_or_else(|| {
+            panic!(
+                "not a complete response: {:?}",
+                String::from_utf8_lossy(rest)
+            )
+        });
+        assert!(
+            answer.head.contains("\r\ncontent-length:"),
+            "no Content-Length in {}",
+            answer.head
+        );
+        answers.push((answer.status, answer.body));
+        rest = &rest[used..];
     }
     answers
 }

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 #[allow(unused_imports)]
 pub use dav::*;
 #[allow(unused_imports)]
-pub use raw::raw_exchange;
+pub use raw::{Answer, Connection, parse_answer, raw_exchange};
 #[allow(unused_imports)]
 pub use xml::{Element, Multistatus};
 
