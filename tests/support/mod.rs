@@ -7,6 +7,12 @@
 //! tmp/state/  the state directory (--state-dir), unless started without it
 //! ```
 //! Anything else a test puts in `tmp/` is outside the served tree.
+//!
+//! Every helper the integration tests share lives here, once: `dav` (request
+//! bodies, read-back, disk snapshots), `xml` (a namespace-aware reader),
+//! `lock` (LOCK, UNLOCK, If headers, `DAV:error` checks), `users` (htpasswd,
+//! Basic credentials, requests as a user), `admin` (admin commands, API JSON,
+//! holds) and `raw` (HTTP on a bare socket).
 #![allow(dead_code)]
 
 pub mod admin;
