@@ -45,36 +45,9 @@ pub fn parse_request_path(raw: &str) -> Result<RequestPath, PathError> {
         }
     }
     Ok(RequestPath {
-        path: build_path(segments)?,
+        path: ResourcePath::from_segments(segments)?,
         trailing_slash: raw.ends_with('/'),
     })
-}
-
-/// `ResourcePath::from_segments(segments)`, in O(n log n) copies instead of
-/// O(n²): `from_segments` joins one segment at a time and every join copies
-/// the whole prefix, so a 64 KB request path `/a/a/a/...` (32k segments) took
-/// 17 s of CPU to parse (found while fuzzing, docs/fuzzing.md). Each segment
-/// is validated as a one-segment path (first bad segment wins, as before),
-/// then the paths are appended pairwise: rebasing `b` from the root onto `a`
-/// gives `a` followed by `b`. Once `from_segments` builds its list in place,
-/// this can go back to calling it.
-fn build_path(segments: Vec<String>) -> Result<ResourcePath, SegmentError> {
-    let root = ResourcePath::root();
-    let mut level = segments
-        .into_iter()
-        .map(|segment| root.join(segment))
-        .collect::<Result<Vec<_>, _>>()?;
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| match pair {
-                [a, b] => b.rebase(&root, a).expect("every path starts at the root"),
-                [a] => a.clone(),
-                _ => unreachable!("chunks(2) yields one or two paths"),
-            })
-            .collect();
-    }
-    Ok(level.pop().unwrap_or(root))
 }
 
 /// Characters left as they are in an href segment: RFC 3986 unreserved plus
