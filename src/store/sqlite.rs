@@ -1150,6 +1150,22 @@ mod tests {
         seen.expect("transactions carry lock counts")
     }
 
+    /// One committed lock transaction over the locks at `path`.
+    fn change_at(store: &SqliteStore, path: &[&str], change: impl Fn(&mut LockTable) -> bool) {
+        let selection = [LockSelection {
+            path: p(path),
+            with_members: false,
+        }];
+        store
+            .transact(
+                &selection,
+                Timestamp(0),
+                &EventContext::default(),
+                &mut |table| change(table),
+            )
+            .unwrap();
+    }
+
     #[test]
     fn lock_counts_follow_every_insert_update_and_removal() {
         let dir = tempfile::tempdir().unwrap();
@@ -1162,80 +1178,26 @@ mod tests {
         let mut bob = lock("urn:uuid:3", &["c"], 300_000);
         bob.principal = Some("bob".into());
         insert(&store, &bob);
-        let counts = |user| counts_for(&store, user);
-        assert_eq!(
-            counts(Some("alice")),
-            LockCounts {
-                total: 4,
-                of_user: 2
-            }
-        );
-        assert_eq!(
-            counts(Some("bob")),
-            LockCounts {
-                total: 4,
-                of_user: 1
-            }
-        );
-        assert_eq!(
-            counts(None),
-            LockCounts {
-                total: 4,
-                of_user: 0
-            }
-        );
+        let counts = |user| {
+            let c = counts_for(&store, user);
+            (c.total, c.of_user)
+        };
+        assert_eq!(counts(Some("alice")), (4, 2));
+        assert_eq!(counts(Some("bob")), (4, 1));
+        assert_eq!(counts(None), (4, 0));
         // A refresh changes nothing.
-        let selection = [LockSelection {
-            path: p(&["a"]),
-            with_members: false,
-        }];
-        store
-            .transact(
-                &selection,
-                Timestamp(0),
-                &EventContext::default(),
-                &mut |table| {
-                    table
-                        .set_expiry(&LockToken("urn:uuid:1".into()), 60, Timestamp(150_000))
-                        .is_some()
-                },
-            )
-            .unwrap();
-        assert_eq!(
-            counts(Some("alice")),
-            LockCounts {
-                total: 4,
-                of_user: 2
-            }
-        );
+        change_at(&store, &["a"], |table| {
+            let token = LockToken("urn:uuid:1".into());
+            table.set_expiry(&token, 60, Timestamp(150_000)).is_some()
+        });
+        assert_eq!(counts(Some("alice")), (4, 2));
         // Release one, expire two (alice's refreshed one and the anonymous one).
-        let selection = [LockSelection {
-            path: p(&["b"]),
-            with_members: false,
-        }];
-        store
-            .transact(
-                &selection,
-                Timestamp(0),
-                &EventContext::default(),
-                &mut |table| table.remove(&LockToken("urn:uuid:2".into())).is_some(),
-            )
-            .unwrap();
+        change_at(&store, &["b"], |table| {
+            table.remove(&LockToken("urn:uuid:2".into())).is_some()
+        });
         assert_eq!(store.remove_expired(Timestamp(200_000)).unwrap().len(), 2);
-        assert_eq!(
-            counts(Some("alice")),
-            LockCounts {
-                total: 1,
-                of_user: 0
-            }
-        );
-        assert_eq!(
-            counts(Some("bob")),
-            LockCounts {
-                total: 1,
-                of_user: 1
-            }
-        );
+        assert_eq!(counts(Some("alice")), (1, 0));
+        assert_eq!(counts(Some("bob")), (1, 1));
     }
 
     /// A database from before the counters gets them, counted from its locks.
