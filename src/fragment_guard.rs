@@ -84,25 +84,13 @@ impl HeadScanner {
             let (next, used) = match position {
                 Position::Lost => return,
                 Position::Head(buf) => Self::head(buf, bytes, out),
-                Position::Body(left) => {
-                    let used = clamp(left, bytes.len());
-                    let next = if left == used as u64 {
-                        Position::Head(Vec::new())
-                    } else {
-                        Position::Body(left - used as u64)
-                    };
-                    (next, used)
-                }
+                Position::Body(left) => skip(left, bytes.len(), Position::Body, || {
+                    Position::Head(Vec::new())
+                }),
                 Position::ChunkSize(buf) => Self::chunk_size(buf, bytes),
-                Position::ChunkData(left) => {
-                    let used = clamp(left, bytes.len());
-                    let next = if left == used as u64 {
-                        Position::ChunkSize(Vec::new())
-                    } else {
-                        Position::ChunkData(left - used as u64)
-                    };
-                    (next, used)
-                }
+                Position::ChunkData(left) => skip(left, bytes.len(), Position::ChunkData, || {
+                    Position::ChunkSize(Vec::new())
+                }),
                 Position::Trailers(buf) => Self::trailers(buf, bytes),
             };
             self.position = next;
@@ -191,8 +179,18 @@ fn collect_line(mut buf: Vec<u8>, bytes: &[u8]) -> Line {
     }
 }
 
-fn clamp(left: u64, available: usize) -> usize {
-    usize::try_from(left).map_or(available, |left| left.min(available))
+/// Passes over up to `left` counted bytes of `available`: `more` with what
+/// is still to come, or `after` once they are all seen.
+fn skip(
+    left: u64,
+    available: usize,
+    more: fn(u64) -> Position,
+    after: impl FnOnce() -> Position,
+) -> (Position, usize) {
+    let used = usize::try_from(left).map_or(available, |left| left.min(available));
+    let rest = left - used as u64;
+    let next = if rest == 0 { after() } else { more(rest) };
+    (next, used)
 }
 
 fn split_fragment(method: &str, target: &str) -> RawRequestLine {
