@@ -517,9 +517,10 @@ fn a_lock_beyond_the_server_limit_is_refused_and_nothing_is_stored() {
     assert!(tb.is_empty());
     assert!(tb.take_changes().is_empty());
     let mut tb = counted(2, 0);
-    assert!(
+    assert_eq!(
         m.acquire(&mut tb, request(1, "/a", Exclusive, Zero), NOW)
-            .is_ok()
+            .map(|lock| lock.token),
+        Ok(t(1))
     );
 }
 
@@ -535,15 +536,17 @@ fn the_per_user_limit_counts_only_that_users_locks_and_not_anonymous_ones() {
         })
     );
     let mut tb = counted(500, 1);
-    assert!(
+    assert_eq!(
         m.acquire(&mut tb, by("alice", request(1, "/a", Exclusive, Zero)), NOW)
-            .is_ok()
+            .map(|lock| lock.token),
+        Ok(t(1))
     );
     // Anonymous locks have no user to count against; only the total applies.
     let mut tb = counted(500, 2);
-    assert!(
+    assert_eq!(
         m.acquire(&mut tb, request(1, "/a", Exclusive, Zero), NOW)
-            .is_ok()
+            .map(|lock| lock.token),
+        Ok(t(1))
     );
 }
 
