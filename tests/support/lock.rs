@@ -5,7 +5,7 @@
 
 use super::users::req_as;
 use super::xml::{self, Element, href_path};
-use super::{DAV, Response, TestServer, propfind_dav_props};
+use super::{DAV, Response, TestServer, propfind_dav_props, proppatch_set, sorted};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -125,6 +125,15 @@ pub fn if_token(token: &str) -> String {
     format!("(<{token}>)")
 }
 
+/// `<path> (<token>)` tagged lists, one per pair (§10.4.2).
+pub fn tagged(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(p, t)| format!("<{p}> (<{t}>)"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A request with an `If` header.
 pub fn with_if(
     s: &TestServer,
@@ -138,6 +147,54 @@ pub fn with_if(
         Some(b) => req.body(b).send(),
         None => req.send(),
     }
+}
+
+/// PROPPATCH with an `If` header.
+pub fn proppatch_if(s: &TestServer, path: &str, body: &str, if_header: &str) -> Response {
+    s.request("PROPPATCH", path)
+        .header("If", if_header)
+        .xml(body)
+        .send()
+}
+
+/// COPY or MOVE with an `If` header.
+pub fn copy_move_if(
+    s: &TestServer,
+    method: &str,
+    src: &str,
+    dest: &str,
+    if_header: &str,
+) -> Response {
+    s.copy_move(method, src, dest, &[("If", if_header)])
+}
+
+/// The namespace of the dead property `p` that `set_p` writes.
+pub const NS: &str = "urn:deadbolt:test";
+
+/// PROPPATCH setting the dead property `{NS}p` to `v`: a write that needs
+/// the lock token like any other (§7).
+pub fn set_p(s: &TestServer, path: &str) -> Response {
+    s.proppatch(path, &proppatch_set(NS, "p", "v"))
+}
+
+/// Asserts that a PROPPATCH of `{NS}p` on `path` succeeded (207, 200 for p).
+pub fn proppatch_ok(resp: &Response, path: &str) {
+    assert_eq!(resp.status, 207, "PROPPATCH {path}: {resp:?}");
+    let ms = resp.multistatus();
+    assert_eq!(
+        ms.responses[0].prop_status(NS, "p"),
+        Some(200),
+        "PROPPATCH {path} must succeed: {}",
+        resp.body
+    );
+}
+
+/// Sets `{NS}p` on `path` with this If header; it must succeed.
+pub fn assert_set_p_with_if(s: &TestServer, path: &str, if_header: &str) {
+    proppatch_ok(
+        &proppatch_if(s, path, &proppatch_set(NS, "p", "v"), if_header),
+        path,
+    );
 }
 
 /// PUT on a connection of its own: deadbolt may refuse a PUT (423, 412, 400)
@@ -299,6 +356,11 @@ pub fn active_locks(s: &TestServer, path: &str) -> Vec<ActiveLockView> {
     parse_activelocks(ms.responses[0].ok_prop(DAV, "lockdiscovery"))
 }
 
+/// The tokens of these locks, sorted.
+pub fn tokens_of(locks: &[ActiveLockView]) -> Vec<String> {
+    sorted(locks.iter().map(|l| l.token().to_string()).collect())
+}
+
 /// The active locks in a LOCK response body (`<D:prop><D:lockdiscovery>`).
 pub fn locks_in_lock_response(resp: &Response) -> Vec<ActiveLockView> {
     let root = xml::parse(&resp.body);
@@ -373,7 +435,7 @@ fn assert_423_naming_root(resp: &Response, name: &str, root_href: &str, which_lo
 /// 423 with `lock-token-submitted` naming `root_href` (§9.10.6, §16).
 /// A collection's href is compared without its trailing slash here;
 /// `lock_token_submitted_names_a_collection_root_with_its_slash_s16_s8_3`
-/// in `locking.rs` is exact.
+/// in `lock_tokens_required.rs` is exact.
 pub fn assert_locked(resp: &Response, root_href: &str) {
     assert_423_naming_root(resp, "lock-token-submitted", root_href, "blocking");
 }
