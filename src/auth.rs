@@ -12,6 +12,8 @@ use std::sync::{Mutex, PoisonError};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::locks::LockClient;
+
 /// What a principal may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -33,6 +35,38 @@ pub struct Principal {
 impl Principal {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+}
+
+/// Who sent a request, and from where: authenticated once per request by
+/// the app, then passed to whichever surface serves it.
+#[derive(Debug, Clone, Default)]
+pub struct Requester {
+    /// `None` without authentication, or for an anonymous reader.
+    pub principal: Option<Principal>,
+    pub client: LockClient,
+}
+
+impl Requester {
+    pub fn name(&self) -> Option<&str> {
+        self.principal.as_ref().map(|p| p.name.as_str())
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.principal.as_ref().is_some_and(Principal::is_admin)
+    }
+
+    /// A command-line user (`cli:<os user>`), who administers the state
+    /// directory directly.
+    pub fn command_line() -> Self {
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Self {
+            principal: Some(Principal {
+                name: format!("cli:{user}"),
+                role: Role::Admin,
+            }),
+            client: LockClient::default(),
+        }
     }
 }
 

@@ -1,11 +1,10 @@
-//! The command line: clap derive, every flag also a `DEADBOLT_*` variable.
+//! The command line: clap types only, every flag also a `DEADBOLT_*`
+//! variable. `config` merges them with the TOML file; `main` runs them.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-
-use crate::config::Settings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -162,7 +161,7 @@ pub struct ServeArgs {
     /// TOML file with any of the keys listen, root, state_dir,
     /// allow_depth_infinity, max_xml_body, drain_timeout,
     /// lock_timeout_default, lock_timeout_max, max_locks,
-    /// max_locks_per_user, htpasswd, admins,
+    /// max_locks_per_user, audit_retention, htpasswd, admins,
     /// read_only_users, anonymous_read, hide_lock_owners, tls_cert, tls_key
     #[arg(long, short, value_name = "FILE", env = "DEADBOLT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -260,19 +259,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", env = "DEADBOLT_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
 
+    /// How long the audit trail keeps lock events: a duration such as 90d
+    /// or 12h; 0 keeps them all [default: 90d]
+    #[arg(long, value_name = "DURATION", env = "DEADBOLT_AUDIT_RETENTION")]
+    pub audit_retention: Option<String>,
+
     /// Seconds open requests get to finish after SIGTERM or Ctrl-C [default: 10]
     #[arg(long, value_name = "SECONDS", env = "DEADBOLT_DRAIN_TIMEOUT")]
     pub drain_timeout: Option<u64>,
-}
-
-/// Runs the chosen command to completion.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Serve(args) => {
-            let settings = Settings::resolve(&args)?;
-            crate::server::serve(settings).await
-        }
-        Command::Locks { action } => crate::admin::commands::locks(action),
-        Command::Hold(args) => crate::admin::commands::hold(args),
-    }
 }

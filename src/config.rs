@@ -29,6 +29,8 @@ pub const DEFAULT_LOCK_TIMEOUT_MAX_SECS: u64 = 7 * 24 * 3600;
 pub const DEFAULT_MAX_LOCKS: u64 = 1_000_000;
 /// Live locks one authenticated user may hold.
 pub const DEFAULT_MAX_LOCKS_PER_USER: u64 = 10_000;
+/// How long the audit trail keeps lock events.
+pub const DEFAULT_AUDIT_RETENTION: &str = "90d";
 
 /// The keys of the optional TOML file; every one is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -44,6 +46,7 @@ pub struct FileConfig {
     pub lock_timeout_max: Option<u64>,
     pub max_locks: Option<u64>,
     pub max_locks_per_user: Option<u64>,
+    pub audit_retention: Option<String>,
     pub htpasswd: Option<PathBuf>,
     pub admins: Option<Vec<String>>,
     pub read_only_users: Option<Vec<String>>,
@@ -101,6 +104,8 @@ pub struct Settings {
     pub drain_timeout: Duration,
     pub lock_timeouts: TimeoutPolicy,
     pub lock_limits: LockLimits,
+    /// Audit events older than this are pruned; `None` keeps them all.
+    pub audit_retention: Option<Duration>,
     pub htpasswd: Option<PathBuf>,
     pub admins: Vec<String>,
     pub read_only_users: Vec<String>,
@@ -196,6 +201,12 @@ impl Settings {
         if lock_limits.max_locks == 0 || lock_limits.max_locks_per_user == 0 {
             bail!("max-locks and max-locks-per-user must be at least 1");
         }
+        let audit_retention = parse_retention(
+            args.audit_retention
+                .as_deref()
+                .or(file.audit_retention.as_deref())
+                .unwrap_or(DEFAULT_AUDIT_RETENTION),
+        )?;
         let htpasswd = args.htpasswd.clone().or(file.htpasswd);
         let admins = args.admins.clone().or(file.admins).unwrap_or_default();
         let read_only_users = args
@@ -229,6 +240,7 @@ impl Settings {
                 .unwrap_or(false),
             lock_timeouts,
             lock_limits,
+            audit_retention,
             listen,
             root,
             state_dir,
@@ -243,5 +255,38 @@ impl Settings {
                     .unwrap_or(DEFAULT_DRAIN_TIMEOUT_SECS),
             ),
         })
+    }
+}
+
+/// `90d`, `12h`, `30m`: how long audit events are kept; `0` keeps them all.
+fn parse_retention(text: &str) -> anyhow::Result<Option<Duration>> {
+    if text.trim() == "0" {
+        return Ok(None);
+    }
+    let retention = humantime::parse_duration(text.trim()).with_context(|| {
+        format!(
+            "invalid audit retention {text:?}: use a duration such as 90d or 12h, or 0 to keep all"
+        )
+    })?;
+    if retention.is_zero() {
+        return Ok(None);
+    }
+    Ok(Some(retention))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_is_a_duration_or_zero_for_forever() {
+        assert_eq!(
+            parse_retention("90d").unwrap(),
+            Some(Duration::from_secs(90 * 24 * 3600))
+        );
+        assert_eq!(parse_retention("2s").unwrap(), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retention("0").unwrap(), None);
+        assert_eq!(parse_retention("0s").unwrap(), None);
+        assert!(parse_retention("ninety days").is_err());
     }
 }

@@ -1,24 +1,30 @@
 //! deadbolt: a WebDAV server whose heart is resource locking.
 //!
 //! # Layout
-//! - `locks`: the pure lock core. Paths (`ResourcePath`), write intents and
-//!   the `WritePermit` that only `LockManager::check_write` can issue. No I/O,
-//!   no clock, no HTTP.
-//! - `store`: storage behind small traits. `fs` is the served directory
-//!   (atomic writes), `sqlite` the dead properties. Knows paths and bytes,
-//!   never HTTP. Mutations require a `WritePermit`.
-//! - `dav`: the WebDAV protocol. `DavService` parses a request into a typed
-//!   method request, asks the write gate for a permit, executes against the
-//!   stores and renders the answer; `dav::error` is the one place that turns
-//!   failures into statuses.
-//! - `config`, `cli`, `server`, `app`: wiring only (settings, the command
-//!   line, the listener and graceful shutdown, building the service).
+//! - `locks`: the pure lock core. Paths (`ResourcePath`), the lock table
+//!   view, write intents and latches, and `LockRules`, whose decisions say
+//!   who may change what. No I/O, no clock, no locks, no permits.
+//! - `store`: storage behind small traits: `fs` is the served directory
+//!   (atomic writes); `sqlite` (embedded default) and `memory` hold the lock
+//!   table, holds, latches, audit trail and dead properties. Knows paths and
+//!   bytes, never HTTP. Content and property writes require a `WritePermit`.
+//! - `authority`: `LockService`, the one lock authority. Every lock-table
+//!   change from every surface and process is one core decision inside one
+//!   store transaction; it alone mints `WritePermit`s.
+//! - `auth`: principals and htpasswd users; `web`: the body type and
+//!   request paths every surface shares.
+//! - Surfaces: `dav` (WebDAV) and `admin` (admin page, JSON API, CLI
+//!   commands), each with one place mapping errors to statuses.
+//! - `app` authenticates once and routes to the surfaces; `server` is the
+//!   listener; `config` and `cli` the settings.
 //!
-//! Dependencies point one way: `locks` <- `store` <- `dav` <- wiring.
+//! Dependencies point one way: `locks` <- `store` <- `authority` <-
+//! surfaces <- `app` <- `server` (`tests/architecture.rs` checks it).
 
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod authority;
 pub mod cli;
 pub mod config;
 pub mod dav;
@@ -28,3 +34,4 @@ pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod tls;
+pub mod web;

@@ -3,6 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use deadbolt::cli::{Cli, Command};
+use deadbolt::config::Settings;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -12,7 +14,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = deadbolt::cli::Cli::parse();
+    let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -23,11 +25,23 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(deadbolt::cli::run(cli)) {
+    match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Runs the chosen command to completion.
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = Settings::resolve(&args)?;
+            deadbolt::server::serve(settings).await
+        }
+        Command::Locks { action } => deadbolt::admin::commands::locks(action),
+        Command::Hold(args) => deadbolt::admin::commands::hold(args),
     }
 }

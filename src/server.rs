@@ -18,15 +18,14 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::app::{App, AuthenticatedUser, PeerAddr};
 use crate::config::Settings;
-use crate::dav::body::Body;
-use crate::dav::error::DavError;
-use crate::dav::{AuthenticatedUser, DavService, PeerAddr};
 use crate::fragment_guard::{RequestLines, Watched};
+use crate::web::body::Body;
 
 /// Binds, announces the URL on stdout's first line, serves until a signal.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let service = crate::app::build(&settings)?;
+    let service = App::build(&settings)?;
     let tls = match &settings.tls {
         Some(files) => Some(crate::tls::acceptor(&files.cert, &files.key)?),
         None => None,
@@ -53,7 +52,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         %addr,
         "serving"
     );
-    let sweeper = tokio::spawn(service.clone().run_lock_sweeper());
+    let sweeper = tokio::spawn(service.authority().run_sweeper());
     run(listener, service, tls, shutdown, settings.drain_timeout).await;
     sweeper.abort();
     tracing::info!("stopped");
@@ -64,7 +63,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 /// up to `drain` to finish.
 pub async fn run(
     listener: TcpListener,
-    service: DavService,
+    service: App,
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
     drain: Duration,
@@ -150,7 +149,7 @@ where
 
 /// The per-connection request handler hyper calls, in request order.
 fn handler(
-    service: DavService,
+    service: App,
     peer: SocketAddr,
     lines: Arc<RequestLines>,
 ) -> impl hyper::service::Service<
@@ -163,7 +162,7 @@ fn handler(
 }
 
 async fn handle(
-    service: DavService,
+    service: App,
     peer: SocketAddr,
     lines: Arc<RequestLines>,
     request: Request<Incoming>,
@@ -207,16 +206,12 @@ fn fragment_of<B>(lines: &RequestLines, request: &Request<B>) -> Option<String> 
 
 /// 400 for a target with a fragment: acting on the target without it could
 /// delete or overwrite a resource the client did not name.
-fn refuse_fragment(
-    service: &DavService,
-    request: &Request<Body>,
-    fragment: &str,
-) -> Response<Body> {
-    let error = DavError::BadRequest(format!(
+fn refuse_fragment(service: &App, request: &Request<Body>, fragment: &str) -> Response<Body> {
+    let reason = format!(
         "the request target contains the fragment `{fragment}`, which HTTP does not allow \
          (RFC 9112 section 3.2); send `#` in a name percent-encoded as %23"
-    ));
-    service.refuse(error, request)
+    );
+    service.refuse_bad_request(request, reason)
 }
 
 /// A future that completes on SIGTERM or Ctrl-C. The handlers are installed

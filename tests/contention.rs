@@ -8,43 +8,14 @@ mod support;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use support::lock::*;
+use support::process::together;
 use support::{DAV, Response, TestServer, propfind_dav_props, raw_exchange, upload_reaches_disk};
 
 /// Upper bound for one whole scenario (the machine may be busy).
 const SCENARIO_LIMIT: Duration = Duration::from_secs(240);
-
-/// Runs `f(thread)` on `n` threads that start together; returns the results
-/// in thread order.
-fn together<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let barrier = Barrier::new(n);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                let (barrier, f) = (&barrier, &f);
-                scope.spawn(move || {
-                    barrier.wait();
-                    f(i)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("worker thread panicked"))
-            .collect()
-    })
-}
-
-/// A LOCK creation with Depth and nothing more: no owner, no Timeout.
-fn bare_lock(s: &TestServer, path: &str, scope: Scope, depth: &str) -> Response {
-    s.request("LOCK", path)
-        .header("Depth", depth)
-        .xml(&lockinfo(scope, None))
-        .send()
-}
 
 fn count(responses: &[Response], status: u16) -> usize {
     responses.iter().filter(|r| r.status == status).count()

@@ -6,12 +6,12 @@ mod support;
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::Duration;
 
 use support::lock::*;
+use support::process::{kill_9, start_beside};
 use support::xml::parse_exact;
-use support::{DAV, Launch, TestServer, poll, propfind_dav_props, upload_reaches_disk};
+use support::{DAV, TestServer, poll, propfind_dav_props, upload_reaches_disk};
 
 /// Deterministic, non-repeating-looking bytes (so a torn file cannot pass).
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
@@ -24,46 +24,6 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
             (x >> 24) as u8
         })
         .collect()
-}
-
-/// `kill -9` the server and wait (bounded) until the process is dead.
-fn kill_9(s: &TestServer) {
-    let pid = s.pid();
-    let status = Command::new("kill")
-        .arg("-9")
-        .arg(pid.to_string())
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -9 {pid} failed");
-    let dead = poll(Duration::from_secs(10), Duration::from_millis(20), || {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => Some(()),
-            Ok(stat) => {
-                // "pid (comm) S ...": the state follows the last ')'.
-                let state = stat
-                    .rsplit_once(')')
-                    .and_then(|(_, rest)| rest.trim_start().chars().next());
-                matches!(state, Some('Z') | Some('X')).then_some(())
-            }
-        }
-    });
-    assert!(
-        dead.is_some(),
-        "deadbolt {pid} still alive 10 s after SIGKILL"
-    );
-}
-
-/// A new server process on the same root and state directory as `old`.
-/// (`TestServer::restart` expects a clean exit, so it is not used after a
-/// kill.) `old` must outlive the new server: it owns the directories, and
-/// `old.root()` (not the new server's `root()`) is the served directory.
-fn start_on_same_dirs(old: &TestServer) -> TestServer {
-    Launch::bare()
-        .arg("serve")
-        .arg(old.root())
-        .args(&["--listen", "127.0.0.1:0", "--state-dir"])
-        .arg(old.state_dir())
-        .start()
 }
 
 const OWNER: &str = r#"<D:href>mailto:ana@example.org</D:href><x:note xmlns:x="urn:example:owner" x:kind="primary">Ana <x:b>B</x:b></x:note>"#;
@@ -185,7 +145,7 @@ fn locks_and_content_survive_kill_9_i8() {
     // Not waiting for anything: the kill follows the last answer at once.
     kill_9(&s);
 
-    let s2 = start_on_same_dirs(&s);
+    let s2 = start_beside(&s, &[]);
     let got = s2.get("/big.bin");
     assert_eq!(got.status, 200);
     assert!(
@@ -231,7 +191,7 @@ fn refresh_and_unlock_survive_kill_9_i8() {
     assert_eq!(unlock(&s, "/g.txt", &tg).status, 204);
     kill_9(&s);
 
-    let s2 = start_on_same_dirs(&s);
+    let s2 = start_beside(&s, &[]);
     let locks = active_locks(&s2, "/f.txt");
     assert_eq!(locks.len(), 1);
     assert_eq!(locks[0].token(), tf);
@@ -272,7 +232,7 @@ fn kill_9_during_an_upload_leaves_old_content_and_the_lock_i8() {
     kill_9(&s);
     drop(stream);
 
-    let s2 = start_on_same_dirs(&s);
+    let s2 = start_beside(&s, &[]);
     let got = s2.get("/doc.bin");
     assert_eq!(got.status, 200);
     assert!(
@@ -290,7 +250,25 @@ fn kill_9_during_an_upload_leaves_old_content_and_the_lock_i8() {
     let locks = active_locks(&s2, "/doc.bin");
     assert_eq!(locks.len(), 1);
     assert_eq!(locks[0].token(), tok);
+    // The killed upload's write latch is in the shared lock table; nobody
+    // renews it, so it lapses within its lease (I9). Until then even the
+    // token's holder is told the file is being written, never a torn state.
+    let first = put_if(&s2, "/doc.bin", "done", &if_token(&tok));
+    if first.status == 423 {
+        assert!(first.body.contains("being written"), "{first:?}");
+    }
+    let done = poll(LATCH_LEASE_BOUND, Duration::from_millis(250), || {
+        let put = put_if(&s2, "/doc.bin", "done", &if_token(&tok));
+        match put.status {
+            204 => Some(()),
+            423 if put.body.contains("being written") => None,
+            other => panic!("expected 204 or 423 being written, got {other}: {put:?}"),
+        }
+    });
+    assert!(done.is_some(), "the dead upload's latch never lapsed");
     assert_locked(&put(&s2, "/doc.bin", "x"), "/doc.bin");
-    assert_eq!(put_if(&s2, "/doc.bin", "done", &if_token(&tok)).status, 204);
     assert_eq!(s2.get("/doc.bin").body, "done");
 }
+
+/// The write latch lease (10 s) and some slack for a slow machine.
+const LATCH_LEASE_BOUND: Duration = Duration::from_secs(30);

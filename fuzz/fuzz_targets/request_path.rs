@@ -1,4 +1,4 @@
-//! Request paths (`deadbolt::dav::path`).
+//! Request paths (`deadbolt::web::path`).
 //!
 //! - `parse_request_path` never panics, and agrees exactly (value or error)
 //!   with the plain reference model below: split on `/`, percent-decode each
@@ -9,7 +9,7 @@
 //!   path (with a trailing slash exactly when asked for one).
 #![no_main]
 
-use deadbolt::dav::path::{PathError, href, parse_request_path};
+use deadbolt::web::path::{PathError, href, parse_request_path};
 use deadbolt::locks::ResourcePath;
 use libfuzzer_sys::fuzz_target;
 

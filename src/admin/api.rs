@@ -19,16 +19,12 @@ use http::{Method, Response, StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{AdminError, HoldView, LockFilter, LockView, parse_path, parse_time};
-use crate::dav::body::{self, Body};
-use crate::dav::error::store_error_status;
-use crate::dav::{Requester, now};
+use super::views::{HoldView, InputError, LockView, parse_path, parse_time};
+use crate::auth::{AuthError, Requester};
+use crate::authority::{AuthorityError, LockFilter, LockService, now};
 use crate::locks::Hold;
-use crate::store::{HistoryFilter, Removal};
-
-/// The reserved URL prefix of the admin page and API. A file or folder of
-/// this name in the served directory stops the server from starting.
-pub const ADMIN_PREFIX: &str = "_deadbolt";
+use crate::store::{HistoryFilter, StoreError};
+use crate::web::body::{self, Body};
 
 #[derive(Debug, Deserialize, Default)]
 struct BreakBody {
@@ -50,33 +46,45 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
             message: message.into(),
         }
     }
+
+    /// A failure of the server itself: logged, and told as no more than that.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "admin request failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+    }
 }
 
-/// The admin API's one status mapping. The WebDAV surface maps its errors in
-/// `dav::error`; storage failures share that mapping, so the same failure
-/// gets the same status on both surfaces.
-impl From<AdminError> for ApiError {
-    fn from(e: AdminError) -> Self {
+/// The admin surface's one status mapping.
+impl From<AuthorityError> for ApiError {
+    fn from(e: AuthorityError) -> Self {
         let status = match &e {
-            AdminError::NoSuchLock(_)
-            | AdminError::NothingLockedAt(_)
-            | AdminError::NoSuchHold(_) => StatusCode::NOT_FOUND,
-            AdminError::BadPath(..) | AdminError::BadTime(_) | AdminError::HoldAlreadyOver => {
-                StatusCode::BAD_REQUEST
-            }
-            AdminError::Store(store) => store_error_status(store),
+            AuthorityError::NoSuchLock(_)
+            | AuthorityError::NothingLockedAt(_)
+            | AuthorityError::NoSuchHold(_) => StatusCode::NOT_FOUND,
+            AuthorityError::HoldAlreadyOver => StatusCode::BAD_REQUEST,
+            AuthorityError::Refused(_) => StatusCode::LOCKED,
+            AuthorityError::Store(StoreError::Busy { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            AuthorityError::Store(_) => return Self::internal(e),
         };
-        if status.is_server_error() {
-            tracing::error!(error = %e, "admin API call failed");
-            return Self::new(status, "internal server error");
-        }
         Self::new(status, e.to_string())
+    }
+}
+
+impl From<InputError> for ApiError {
+    fn from(e: InputError) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, e.to_string())
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, e.to_string())
     }
 }
 
@@ -95,7 +103,21 @@ fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Body>
 }
 
 pub fn error_response(error: ApiError) -> Response<Body> {
-    json_response(error.status, json!({ "error": error.message }))
+    let mut response = json_response(error.status, json!({ "error": error.message }));
+    let headers = response.headers_mut();
+    match error.status {
+        StatusCode::UNAUTHORIZED => {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic realm=\"deadbolt\", charset=\"UTF-8\""),
+            );
+        }
+        StatusCode::SERVICE_UNAVAILABLE => {
+            headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        _ => {}
+    }
+    response
 }
 
 fn query(uri: &http::Uri) -> HashMap<String, String> {
@@ -112,7 +134,7 @@ fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError>
 /// Serves one admin API call; `rest` is the path after `/_deadbolt/api/`.
 /// Blocking (store access): the caller runs it on the blocking pool.
 pub fn handle(
-    admin: &super::Admin,
+    authority: &LockService,
     requester: &Requester,
     method: &Method,
     uri: &http::Uri,
@@ -128,14 +150,19 @@ pub fn handle(
                 path: q.get("path").map(|p| parse_path(p)).transpose()?,
                 holder: q.get("user").cloned(),
             };
-            let (locks, holds) = admin.overview(&filter, now)?;
+            let locks: Vec<LockView> = authority
+                .locks(&filter)?
+                .iter()
+                .map(|l| LockView::new(l, now))
+                .collect();
+            let holds: Vec<HoldView> = authority.holds()?.iter().map(HoldView::from).collect();
             Ok(json_response(
                 StatusCode::OK,
                 json!({ "locks": locks, "holds": holds }),
             ))
         }
         ("GET", ["locks", token]) => {
-            let lock = admin.lock(token, now)?;
+            let lock = authority.lock(token)?;
             Ok(json_response(
                 StatusCode::OK,
                 json!({ "lock": LockView::new(&lock, now) }),
@@ -147,16 +174,14 @@ pub fn handle(
             } else {
                 parse_json(body)?
             };
-            let mut context = requester.event_context(Removal::Broken);
-            context.reason = request.reason;
-            let lock = admin.break_lock(token, &context, now)?;
+            let lock = authority.break_lock(token, requester, request.reason)?;
             Ok(json_response(
                 StatusCode::OK,
                 json!({ "broken": LockView::new(&lock, now) }),
             ))
         }
         ("GET", ["holds"]) => {
-            let holds: Vec<HoldView> = admin.holds(now)?.iter().map(HoldView::from).collect();
+            let holds: Vec<HoldView> = authority.holds()?.iter().map(HoldView::from).collect();
             Ok(json_response(StatusCode::OK, json!({ "holds": holds })))
         }
         ("POST", ["holds"]) => {
@@ -167,8 +192,6 @@ pub fn handle(
                     "a hold needs a reason",
                 ));
             }
-            let mut context = requester.event_context(Removal::Released);
-            context.reason = Some(request.reason.clone());
             let hold = Hold {
                 path: parse_path(&request.path)?,
                 reason: request.reason,
@@ -180,7 +203,7 @@ pub fn handle(
                 created: now,
                 created_by: requester.name().map(str::to_owned),
             };
-            admin.set_hold(&hold, &context)?;
+            authority.set_hold(hold.clone(), requester)?;
             Ok(json_response(
                 StatusCode::CREATED,
                 json!({ "hold": HoldView::from(&hold) }),
@@ -190,11 +213,7 @@ pub fn handle(
             let path = q
                 .get("path")
                 .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "give ?path= of the hold"))?;
-            admin.release_hold(
-                &parse_path(path)?,
-                &requester.event_context(Removal::Released),
-                now,
-            )?;
+            authority.release_hold(&parse_path(path)?, requester)?;
             Ok(json_response(StatusCode::OK, json!({ "released": path })))
         }
         ("GET", ["history"]) => {
@@ -214,7 +233,7 @@ pub fn handle(
             };
             Ok(json_response(
                 StatusCode::OK,
-                json!({ "events": admin.history(&filter)? }),
+                json!({ "events": authority.history(&filter)? }),
             ))
         }
         (_, ["locks"] | ["locks", _] | ["locks", _, "break"] | ["holds"] | ["history"]) => {

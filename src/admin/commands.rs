@@ -1,35 +1,36 @@
 //! `deadbolt locks ...` and `deadbolt hold ...`: the admin operations on a
 //! state directory, printed for people (tables) or programs (`--json`).
 
-use std::sync::Arc;
-
 use anyhow::Context;
 
-use super::{Admin, HoldView, LockFilter, LockView, parse_path, parse_time, rfc3339};
+use super::views::{HoldView, LockView, parse_path, parse_time};
+use crate::auth::Requester;
+use crate::authority::view::rfc3339;
+use crate::authority::{AuthorityConfig, LockFilter, LockService, now};
 use crate::cli::{HoldAction, HoldArgs, LocksAction, StateArgs};
-use crate::dav::now;
-use crate::locks::{Hold, LockManager, Timestamp};
-use crate::store::sqlite::SqliteStore;
-use crate::store::{EventContext, HistoryFilter};
+use crate::locks::{Hold, Timestamp};
+use crate::store::{HistoryFilter, StateLocation};
 
-fn open(state: &StateArgs) -> anyhow::Result<Admin> {
+/// The lock authority over a server's state, as this command's process.
+fn open(state: &StateArgs) -> anyhow::Result<LockService> {
     let dir = crate::config::state_dir_for(state)?;
-    let store = SqliteStore::open(&dir)
+    let stores = crate::store::open(&StateLocation::Directory(dir.clone()))
         .with_context(|| format!("cannot open the state in {}", dir.display()))?;
-    Ok(Admin::new(
-        Arc::new(store),
-        Arc::new(LockManager::default()),
-    ))
+    Ok(LockService::new(&stores, AuthorityConfig::default()))
 }
 
-/// Changes made from the command line are recorded as `cli:<os user>`.
-fn cli_context(reason: Option<String>) -> EventContext {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    EventContext {
-        actor: Some(format!("cli:{user}")),
-        reason,
-        ..EventContext::default()
-    }
+fn overview(
+    authority: &LockService,
+    filter: &LockFilter,
+) -> anyhow::Result<(Vec<LockView>, Vec<HoldView>)> {
+    let now = now();
+    let locks = authority
+        .locks(filter)?
+        .iter()
+        .map(|l| LockView::new(l, now))
+        .collect();
+    let holds = authority.holds()?.iter().map(HoldView::from).collect();
+    Ok((locks, holds))
 }
 
 pub fn locks(action: LocksAction) -> anyhow::Result<()> {
@@ -41,12 +42,12 @@ pub fn locks(action: LocksAction) -> anyhow::Result<()> {
             json,
             state,
         } => {
-            let admin = open(&state)?;
+            let authority = open(&state)?;
             let filter = LockFilter {
                 path: path.as_deref().map(parse_path).transpose()?,
                 holder: user,
             };
-            let (locks, holds) = admin.overview(&filter, now)?;
+            let (locks, holds) = overview(&authority, &filter)?;
             if json {
                 println!("{}", serde_json::json!({ "locks": locks, "holds": holds }));
             } else {
@@ -60,11 +61,13 @@ pub fn locks(action: LocksAction) -> anyhow::Result<()> {
             reason,
             state,
         } => {
-            let admin = open(&state)?;
-            let context = cli_context(reason);
+            let authority = open(&state)?;
+            let cli = Requester::command_line();
             let broken = match (token, path) {
-                (Some(token), _) => vec![admin.break_lock(&token, &context, now)?],
-                (None, Some(path)) => admin.break_locks_at(&parse_path(&path)?, &context, now)?,
+                (Some(token), _) => vec![authority.break_lock(&token, &cli, reason)?],
+                (None, Some(path)) => {
+                    authority.break_locks_at(&parse_path(&path)?, &cli, reason)?
+                }
                 (None, None) => anyhow::bail!("give a lock token or --path"),
             };
             for lock in &broken {
@@ -87,7 +90,7 @@ pub fn locks(action: LocksAction) -> anyhow::Result<()> {
             json,
             state,
         } => {
-            let admin = open(&state)?;
+            let authority = open(&state)?;
             let filter = HistoryFilter {
                 path: path.as_deref().map(parse_path).transpose()?,
                 since: since
@@ -96,7 +99,7 @@ pub fn locks(action: LocksAction) -> anyhow::Result<()> {
                     .transpose()?,
                 limit,
             };
-            let events = admin.history(&filter)?;
+            let events = authority.history(&filter)?;
             if json {
                 println!("{}", serde_json::json!({ "events": events }));
             } else {
@@ -126,17 +129,12 @@ pub fn hold(args: HoldArgs) -> anyhow::Result<()> {
     let now = now();
     match args.action {
         Some(HoldAction::Release { path, state }) => {
-            let admin = open(&state)?;
             let path = parse_path(&path)?;
-            admin.release_hold(&path, &cli_context(None), now)?;
+            open(&state)?.release_hold(&path, &Requester::command_line())?;
             println!("released the hold on {path}");
         }
         Some(HoldAction::List { json, state }) => {
-            let holds: Vec<HoldView> = open(&state)?
-                .holds(now)?
-                .iter()
-                .map(HoldView::from)
-                .collect();
+            let holds: Vec<HoldView> = open(&state)?.holds()?.iter().map(HoldView::from).collect();
             if json {
                 println!("{}", serde_json::json!({ "holds": holds }));
             } else {
@@ -147,8 +145,8 @@ pub fn hold(args: HoldArgs) -> anyhow::Result<()> {
             let (Some(path), Some(reason)) = (args.path, args.reason) else {
                 anyhow::bail!("usage: deadbolt hold PATH --reason TEXT [--until TIME]");
             };
-            let admin = open(&args.state)?;
-            let context = cli_context(Some(reason.clone()));
+            let authority = open(&args.state)?;
+            let cli = Requester::command_line();
             let hold = Hold {
                 path: parse_path(&path)?,
                 reason,
@@ -158,9 +156,9 @@ pub fn hold(args: HoldArgs) -> anyhow::Result<()> {
                     .map(|t| parse_time(t, now, true))
                     .transpose()?,
                 created: now,
-                created_by: context.actor.clone(),
+                created_by: cli.name().map(str::to_owned),
             };
-            admin.set_hold(&hold, &context)?;
+            authority.set_hold(hold.clone(), &cli)?;
             let until = hold
                 .until
                 .map(|t| format!(" until {}", rfc3339(t)))

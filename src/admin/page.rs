@@ -8,7 +8,7 @@ use base64::Engine;
 use http::{Response, StatusCode, header};
 use sha2::{Digest, Sha256};
 
-use crate::dav::body::{self, Body};
+use crate::web::body::{self, Body};
 
 const PAGE: &str = include_str!("../../assets/admin.html");
 

@@ -4,38 +4,15 @@
 
 use http::{HeaderValue, Response, StatusCode, header};
 
-use super::body::{self, Body};
-use super::path::{PathError, href};
 use super::xml::XmlError;
+use super::xml::render::{self, Precondition};
 use crate::auth::AuthError;
-use crate::locks::{ActiveLock, LockError, Timestamp};
+use crate::authority::view::{owner_text, rfc3339};
+use crate::authority::{AuthorityError, now};
+use crate::locks::{ActiveLock, LockError};
 use crate::store::StoreError;
-
-/// RFC 4918 §16 preconditions that deadbolt reports in a `DAV:error` body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precondition {
-    PropfindFiniteDepth,
-    CannotModifyProtectedProperty,
-    LockTokenSubmitted,
-    NoConflictingLock,
-    LockTokenMatchesRequestUri,
-    /// deadbolt's own: the tree is held for maintenance (not an RFC 4918
-    /// precondition, so it lives in deadbolt's namespace inside DAV:error).
-    MaintenanceHold,
-}
-
-impl Precondition {
-    pub fn element(self) -> &'static str {
-        match self {
-            Self::PropfindFiniteDepth => "propfind-finite-depth",
-            Self::CannotModifyProtectedProperty => "cannot-modify-protected-property",
-            Self::LockTokenSubmitted => "lock-token-submitted",
-            Self::NoConflictingLock => "no-conflicting-lock",
-            Self::LockTokenMatchesRequestUri => "lock-token-matches-request-uri",
-            Self::MaintenanceHold => "maintenance-hold",
-        }
-    }
-}
+use crate::web::body::{self, Body};
+use crate::web::path::{PathError, href};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DavError {
@@ -147,9 +124,12 @@ impl DavError {
             }
             Self::Locked(LockError::Held { hold }) => {
                 if let Some(until) = hold.until {
-                    let seconds = super::now().seconds_until(until).max(1);
+                    let seconds = now().seconds_until(until).max(1);
                     builder = builder.header(header::RETRY_AFTER, seconds);
                 }
+            }
+            Self::Store(StoreError::Busy { .. }) => {
+                builder = builder.header(header::RETRY_AFTER, 1);
             }
             Self::Unauthorized(_) => {
                 builder = builder.header(
@@ -194,7 +174,7 @@ impl DavError {
         let (content_type, text) = match condition {
             Some(condition) => (
                 "application/xml; charset=utf-8",
-                super::xml::render::error_body(condition, &hrefs, &self.public_reason(disclosure)),
+                render::error_body(condition, &hrefs, &self.public_reason(disclosure)),
             ),
             None => (
                 "text/plain; charset=utf-8",
@@ -215,9 +195,10 @@ impl DavError {
             {
                 "a name in the path is too long or not allowed by the filesystem".to_owned()
             }
-            Self::Store(StoreError::Io { .. } | StoreError::Database(_)) | Self::Internal(_)
-                if self.status().is_server_error() =>
-            {
+            Self::Store(StoreError::Busy { .. }) => {
+                "the server is busy with other lock decisions; try again shortly".to_owned()
+            }
+            Self::Store(_) | Self::Internal(_) if self.status().is_server_error() => {
                 "internal server error".to_owned()
             }
             Self::Store(StoreError::Reserved(_)) => "not found".to_owned(),
@@ -270,24 +251,14 @@ fn describe_lock(lock: &ActiveLock, disclosure: Disclosure) -> String {
     if disclosure == Disclosure::HideHolder {
         return format!("{scope} {times}");
     }
-    let owner = lock
-        .owner
-        .as_deref()
-        .and_then(|xml| super::xml::dom::parse(xml.as_bytes()).ok())
-        .map(|e| e.text_content())
-        .filter(|t| !t.trim().is_empty());
+    let owner = owner_text(lock.owner.as_deref());
     let holder = match (&lock.principal, owner) {
-        (Some(user), Some(owner)) => format!(" by {user} ({})", owner.trim()),
+        (Some(user), Some(owner)) => format!(" by {user} ({owner})"),
         (Some(user), None) => format!(" by {user}"),
-        (None, Some(owner)) => format!(" by {}", owner.trim()),
+        (None, Some(owner)) => format!(" by {owner}"),
         (None, None) => String::new(),
     };
     format!("{scope}{holder} {times}")
-}
-
-fn rfc3339(t: Timestamp) -> String {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(t.0);
-    humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// The status a storage failure gets, at the top level or inside a 207.
@@ -301,7 +272,11 @@ pub fn store_error_status(e: &StoreError) -> StatusCode {
         // Server state is invisible: it "does not exist" for clients.
         StoreError::Reserved(_) => StatusCode::NOT_FOUND,
         StoreError::OutsideRoot(_) => StatusCode::FORBIDDEN,
-        StoreError::NotPermitted(_) | StoreError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        StoreError::NotPermitted(_) | StoreError::Database { .. } | StoreError::Corrupt(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        // Another writer held the state database through every retry.
+        StoreError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         StoreError::Io { source, .. } => match source.kind() {
             std::io::ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
             std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
@@ -319,26 +294,17 @@ pub fn store_error_status(e: &StoreError) -> StatusCode {
     }
 }
 
-/// The status line text used inside multistatus bodies.
-pub fn status_line(status: StatusCode) -> String {
-    format!(
-        "HTTP/1.1 {} {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
-    )
-}
-
 /// 207 naming each locked member of a tree with 423 (§9.6.1, §9.8.5).
 fn locked_members_response(locks: &[ActiveLock]) -> Response<Body> {
     let mut responses = String::new();
     for lock in locks {
-        super::xml::render::response_with_status(
+        render::response_with_status(
             &mut responses,
             &href(&lock.root, lock.root_is_collection),
             StatusCode::LOCKED,
         );
     }
-    let mut response = Response::new(body::full(super::xml::render::multistatus(&responses)));
+    let mut response = Response::new(body::full(render::multistatus(&responses)));
     *response.status_mut() = StatusCode::MULTI_STATUS;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -351,4 +317,16 @@ fn internal_error() -> Response<Body> {
     let mut response = Response::new(body::full("internal server error\n"));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response
+}
+
+/// The lock authority's answers, for this surface.
+impl From<AuthorityError> for DavError {
+    fn from(e: AuthorityError) -> Self {
+        match e {
+            AuthorityError::Refused(e) => Self::Locked(e),
+            AuthorityError::Store(e) => Self::Store(e),
+            // Administration answers; WebDAV methods never ask for them.
+            other => Self::Internal(other.to_string()),
+        }
+    }
 }

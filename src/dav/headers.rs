@@ -4,8 +4,8 @@
 use http::HeaderMap;
 
 use super::error::DavError;
-use super::path::{RequestPath, parse_request_path};
 use crate::locks::{LockToken, TimeoutRequest};
+use crate::web::path::{RequestPath, parse_request_path};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {

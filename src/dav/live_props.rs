@@ -1,13 +1,14 @@
 //! Live properties (RFC 4918 §15): computed from the resource, never stored.
 
+use crate::authority::now;
+use crate::dav::DavState;
 use crate::dav::error::DavError;
-use crate::dav::path::href;
 use crate::dav::xml::DAV_NS;
 use crate::dav::xml::render::{self, PropValue};
-use crate::dav::{DavState, now};
 use crate::locks::ResourcePath;
 use crate::locks::{ActiveLock, LockTable, Timestamp};
 use crate::store::{Meta, PropertyName};
+use crate::web::path::href;
 
 /// Live properties a client may never set or remove (§15, "protected").
 pub const PROTECTED: &[&str] = &[
@@ -62,7 +63,7 @@ pub enum LockSource<'a> {
 impl LockSource<'_> {
     fn covering(&self, path: &ResourcePath, now: Timestamp) -> Result<Vec<ActiveLock>, DavError> {
         match self {
-            Self::Store(state) => state.covering_locks(path, now),
+            Self::Store(state) => state.covering_locks(path),
             Self::Snapshot(table) => Ok(table.covering_locks(path, now)),
         }
     }

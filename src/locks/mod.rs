@@ -1,23 +1,22 @@
 //! The lock core: pure decisions about who may change what.
 //!
-//! No I/O and no clock: `now` is an argument. Decisions run on a
-//! `LockTable` that the store loads and writes back inside one transaction
-//! (`LockStore::transact`): decide in the core, commit in the store. `tests/architecture.rs` enforces the
-//! purity. The invariants are numbered in `docs/locking.md`.
+//! No I/O, no clock (`now` is an argument), no locks of its own, no
+//! permits. Decisions run on a `LockTable` that the store loads and writes
+//! back inside one transaction (`LockStore::transact`): decide in the core,
+//! commit in the store, both driven by the lock authority (`authority`).
+//! `tests/architecture.rs` enforces the purity. The invariants are numbered
+//! in `docs/locking.md`.
 
 pub mod model;
 pub mod table;
 pub mod write_intent;
 
-use std::sync::Arc;
-
 pub use model::{
     ActiveLock, Hold, LockClient, LockCounts, LockDepth, LockLimits, LockScope, LockToken,
     ResourcePath, SegmentError, TimeoutPolicy, TimeoutRequest, Timestamp,
 };
-pub use write_intent::{Reach, WriteIntent, WriteLatches, WritePermit};
-
-pub use table::{LockChange, LockTable};
+pub use table::{LockChange, LockTable, Removal};
+pub use write_intent::{LatchId, LatchLease, Reach, WriteIntent, WriteLatch};
 
 /// Why the core refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,16 +84,18 @@ pub struct LockRequest {
     pub timeout: Vec<TimeoutRequest>,
 }
 
-/// The rules of locking, applied to a `LockTable` (the whole table or the
-/// part of it a decision needs), plus the latches of writes in progress.
-#[derive(Debug)]
-pub struct LockManager {
-    latches: Arc<WriteLatches>,
+/// The rules of locking, applied to a `LockTable` (the part of the lock
+/// table a decision needs, with the holds and write latches near it). Each
+/// method is one decision: it reads the table, changes it (the changes are
+/// journaled for the store) or says why not. Deciding twice on equal
+/// tables gives equal answers, so a store may re-run a decision.
+#[derive(Debug, Clone, Copy)]
+pub struct LockRules {
     policy: TimeoutPolicy,
     limits: LockLimits,
 }
 
-impl Default for LockManager {
+impl Default for LockRules {
     fn default() -> Self {
         let policy = TimeoutPolicy {
             default_seconds: 3600,
@@ -104,13 +105,16 @@ impl Default for LockManager {
     }
 }
 
-impl LockManager {
+/// What `LockRules::admit` decided for a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    /// Whether the write latched paths (and so must release its latch).
+    pub latched: bool,
+}
+
+impl LockRules {
     pub fn new(policy: TimeoutPolicy, limits: LockLimits) -> Self {
-        Self {
-            latches: Arc::new(WriteLatches::default()),
-            policy,
-            limits,
-        }
+        Self { policy, limits }
     }
 
     pub fn policy(&self) -> TimeoutPolicy {
@@ -148,8 +152,10 @@ impl LockManager {
             LockDepth::Zero => Reach::Resource,
             LockDepth::Infinity => Reach::Subtree,
         };
-        if let Some(path) = self.latches.busy(&request.root, reach) {
-            return Err(LockError::BeingWritten { path });
+        if let Some(latch) = table.latch_over(&request.root, reach, now) {
+            return Err(LockError::BeingWritten {
+                path: latch.path.clone(),
+            });
         }
         self.check_limits(table.counts(), request.principal.is_some())?;
         let timeout_seconds = self.policy.grant(&request.timeout);
@@ -227,7 +233,26 @@ impl LockManager {
         now: Timestamp,
     ) -> Option<ActiveLock> {
         table.get(token).filter(|l| !l.is_expired(now))?;
-        table.remove(token)
+        table.remove(token, Removal::Broken)
+    }
+
+    /// Breaks every live lock rooted at `path` or below it. A lock on an
+    /// ancestor that merely covers `path` is someone else's, on a bigger
+    /// tree, and stays.
+    pub fn break_tree(
+        &self,
+        table: &mut LockTable,
+        path: &ResourcePath,
+        now: Timestamp,
+    ) -> Vec<ActiveLock> {
+        let live: Vec<LockToken> = table
+            .rooted_in_tree(path)
+            .into_iter()
+            .filter(|t| table.get(t).is_some_and(|l| !l.is_expired(now)))
+            .collect();
+        live.iter()
+            .filter_map(|t| table.remove(t, Removal::Broken))
+            .collect()
     }
 
     /// Removes a whole lock by token from any URL in its scope (§9.11).
@@ -240,21 +265,58 @@ impl LockManager {
         now: Timestamp,
     ) -> Result<ActiveLock, LockError> {
         owned_lock_covering(table, token, path, principal, now)?;
-        table.remove(token).ok_or(LockError::TokenMismatch)
+        table
+            .remove(token, Removal::Released)
+            .ok_or(LockError::TokenMismatch)
+    }
+
+    /// Takes back a lock granted moments ago whose resource could not be
+    /// created (LOCK on an unmapped URL, §7.3).
+    pub fn withdraw(&self, table: &mut LockTable, token: &LockToken) -> Option<ActiveLock> {
+        table.remove(token, Removal::Released)
+    }
+
+    /// Removes the locks rooted at `path` or below: their resources were
+    /// deleted or moved away (§6.1 item 8, §9.6, §9.9).
+    pub fn forget_tree(&self, table: &mut LockTable, path: &ResourcePath) -> Vec<ActiveLock> {
+        table.remove_tree(path, Removal::ResourceGone)
+    }
+
+    /// Places a maintenance hold (replacing one at the same path); false
+    /// when it would already be over.
+    pub fn place_hold(&self, table: &mut LockTable, hold: Hold, now: Timestamp) -> bool {
+        if !hold.is_active(now) {
+            return false;
+        }
+        table.set_hold(hold);
+        true
+    }
+
+    /// Releases the active hold at exactly `path`.
+    pub fn lift_hold(
+        &self,
+        table: &mut LockTable,
+        path: &ResourcePath,
+        now: Timestamp,
+    ) -> Option<Hold> {
+        table.hold_at(path, now)?;
+        table.lift_hold(path)
     }
 
     /// The write gate (§7, §7.4): every lock covering a target must be
     /// matched by a submitted token of its principal (for shared locks one
-    /// suffices), and for subtree targets so must every lock below. Then
-    /// the targets are latched for the duration of the write.
-    pub fn check_write(
+    /// suffices), and for subtree targets so must every lock below. No hold
+    /// may cover a target and no other write may be latched on it. Then
+    /// the latching targets are latched under `lease`.
+    pub fn admit(
         &self,
-        table: &LockTable,
-        intent: WriteIntent,
+        table: &mut LockTable,
+        intent: &WriteIntent,
         submitted: &[LockToken],
         principal: Option<&str>,
+        lease: &LatchLease,
         now: Timestamp,
-    ) -> Result<WritePermit, LockError> {
+    ) -> Result<Admission, LockError> {
         let may_use = |lock: &ActiveLock| {
             submitted.contains(&lock.token)
                 && (lock.principal.is_none() || lock.principal.as_deref() == principal)
@@ -288,11 +350,26 @@ impl LockManager {
                 locks: locked_members,
             });
         }
-        let latch = self
-            .latches
-            .try_latch(&intent)
-            .map_err(|path| LockError::BeingWritten { path })?;
-        Ok(WritePermit::grant(intent, Some(latch)))
+        let latching = || intent.targets().iter().filter(|(_, r)| r.latches());
+        for (path, reach) in latching() {
+            if let Some(latch) = table.latch_over(path, *reach, now) {
+                return Err(LockError::BeingWritten {
+                    path: latch.path.clone(),
+                });
+            }
+        }
+        let mut latched = false;
+        for (path, reach) in latching() {
+            table.add_latch(WriteLatch {
+                id: lease.id.clone(),
+                path: path.clone(),
+                reach: *reach,
+                holder: lease.holder.clone(),
+                expires: lease.expires,
+            });
+            latched = true;
+        }
+        Ok(Admission { latched })
     }
 }
 
@@ -313,5 +390,7 @@ fn owned_lock_covering<'a>(
     Ok(lock)
 }
 
+#[cfg(test)]
+mod model_check;
 #[cfg(test)]
 mod tests;

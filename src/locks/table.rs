@@ -8,27 +8,58 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::model::{ActiveLock, Hold, LockCounts, LockToken, ResourcePath, Timestamp};
+use super::write_intent::{Reach, WriteLatch, overlaps};
 
-/// One change made to a table, for the store to write back.
+/// Why a lock left the table, for the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// UNLOCK by the holder (or a LOCK withdrawn because its resource could
+    /// not be created).
+    Released,
+    /// Removed by an administrator (or the CLI) regardless of its holder.
+    Broken,
+    /// The locked resource was deleted or moved away.
+    ResourceGone,
+}
+
+impl Removal {
+    /// The audit event kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Released => "released",
+            Self::Broken => "broken",
+            Self::ResourceGone => "removed-with-resource",
+        }
+    }
+}
+
+/// One change a decision made to a table, for the store to write back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockChange {
     Insert(ActiveLock),
     /// New timeout and expiry of an existing lock (refresh).
     Update(ActiveLock),
-    /// A lock removed (its whole record, for the audit trail).
-    Remove(ActiveLock),
+    /// A lock removed (its whole record, for the audit trail), and why.
+    Remove(ActiveLock, Removal),
+    /// A maintenance hold placed (or replaced).
+    HoldSet(Hold),
+    /// A maintenance hold released.
+    HoldLifted(Hold),
+    /// A write in progress latched a path.
+    Latch(WriteLatch),
 }
 
-/// A set of locks: the whole table, or the part of it a decision needs
-/// (see `LockStore::transact`). Changes made through `insert`, `remove`,
-/// `set_expiry`, `forget_tree` and `remove_expired` are journaled, so the
-/// store can write exactly those back.
+/// A set of locks, holds and write latches: the whole table, or the part
+/// of it a decision needs (see `LockStore::transact`). Only the lock core
+/// changes it; every change is journaled, so the store can write exactly
+/// those back.
 #[derive(Debug, Default, Clone)]
 pub struct LockTable {
     by_token: HashMap<LockToken, ActiveLock>,
     by_root: BTreeMap<ResourcePath, Vec<LockToken>>,
     by_expiry: BTreeSet<(Timestamp, LockToken)>,
     holds: Vec<Hold>,
+    latches: Vec<WriteLatch>,
     changes: Vec<LockChange>,
     /// Live locks in all of storage, when the store counted them.
     counts: Option<LockCounts>,
@@ -69,6 +100,31 @@ impl LockTable {
         }
     }
 
+    /// Adds a write latch read from storage.
+    pub fn load_latch(&mut self, latch: WriteLatch) {
+        self.latches.push(latch);
+    }
+
+    /// A live latch of another write that a write (or lock) of `path`
+    /// with `reach` would collide with.
+    pub fn latch_over(
+        &self,
+        path: &ResourcePath,
+        reach: Reach,
+        now: Timestamp,
+    ) -> Option<&WriteLatch> {
+        self.latches
+            .iter()
+            .find(|l| l.is_live(now) && overlaps((&l.path, l.reach), (path, reach)))
+    }
+
+    /// The hold placed at exactly `path`, if active.
+    pub fn hold_at(&self, path: &ResourcePath, now: Timestamp) -> Option<&Hold> {
+        self.holds
+            .iter()
+            .find(|h| &h.path == path && h.is_active(now))
+    }
+
     /// An active hold at or above `path`, or (for `below`) under it.
     pub fn hold_over(&self, path: &ResourcePath, below: bool, now: Timestamp) -> Option<&Hold> {
         self.holds.iter().find(|h| {
@@ -78,7 +134,7 @@ impl LockTable {
     }
 
     /// Adds a new lock.
-    pub fn insert(&mut self, lock: ActiveLock) {
+    pub(super) fn insert(&mut self, lock: ActiveLock) {
         self.changes.push(LockChange::Insert(lock.clone()));
         self.index(lock);
     }
@@ -100,10 +156,31 @@ impl LockTable {
         self.by_token.insert(lock.token.clone(), lock);
     }
 
-    pub fn remove(&mut self, token: &LockToken) -> Option<ActiveLock> {
+    pub(super) fn remove(&mut self, token: &LockToken, why: Removal) -> Option<ActiveLock> {
         let lock = self.unindex(token)?;
-        self.changes.push(LockChange::Remove(lock.clone()));
+        self.changes.push(LockChange::Remove(lock.clone(), why));
         Some(lock)
+    }
+
+    /// Places (or replaces) a hold.
+    pub(super) fn set_hold(&mut self, hold: Hold) {
+        self.holds.retain(|h| h.path != hold.path);
+        self.changes.push(LockChange::HoldSet(hold.clone()));
+        self.holds.push(hold);
+    }
+
+    /// Removes the hold at exactly `path`.
+    pub(super) fn lift_hold(&mut self, path: &ResourcePath) -> Option<Hold> {
+        let at = self.holds.iter().position(|h| &h.path == path)?;
+        let hold = self.holds.remove(at);
+        self.changes.push(LockChange::HoldLifted(hold.clone()));
+        Some(hold)
+    }
+
+    /// Records a write in progress.
+    pub(super) fn add_latch(&mut self, latch: WriteLatch) {
+        self.changes.push(LockChange::Latch(latch.clone()));
+        self.latches.push(latch);
     }
 
     fn unindex(&mut self, token: &LockToken) -> Option<ActiveLock> {
@@ -119,7 +196,7 @@ impl LockTable {
     }
 
     /// Moves a lock's expiry (refresh).
-    pub fn set_expiry(
+    pub(super) fn set_expiry(
         &mut self,
         token: &LockToken,
         timeout_seconds: u64,
@@ -173,11 +250,10 @@ impl LockTable {
             .collect()
     }
 
-    /// Removes the locks rooted at `path` or below: their resources were
-    /// deleted or moved away (§6.1 item 8, §9.6, §9.9).
-    pub fn forget_tree(&mut self, path: &ResourcePath) -> Vec<ActiveLock> {
+    /// Removes the locks rooted at `path` or below, for `why`.
+    pub(super) fn remove_tree(&mut self, path: &ResourcePath, why: Removal) -> Vec<ActiveLock> {
         let tokens = self.rooted_in_tree(path);
-        tokens.iter().filter_map(|t| self.remove(t)).collect()
+        tokens.iter().filter_map(|t| self.remove(t, why)).collect()
     }
 
     /// Live locks covering `path`, cloned (for lockdiscovery and `If`).
@@ -185,15 +261,17 @@ impl LockTable {
         self.covering(path, now).cloned().collect()
     }
 
-    /// Removes and returns every lock whose expiry is at or before `now`.
-    pub fn remove_expired(&mut self, now: Timestamp) -> Vec<ActiveLock> {
+    /// Drops every lock whose expiry is at or before `now` (the model of
+    /// the store's sweep; not journaled: expiry is no decision).
+    #[cfg(test)]
+    pub(super) fn drop_expired(&mut self, now: Timestamp) -> Vec<ActiveLock> {
         let due: Vec<LockToken> = self
             .by_expiry
             .iter()
             .take_while(|(expires, _)| *expires <= now)
             .map(|(_, token)| token.clone())
             .collect();
-        due.iter().filter_map(|token| self.remove(token)).collect()
+        due.iter().filter_map(|token| self.unindex(token)).collect()
     }
 
     /// The earliest expiry, for the sweeper to sleep until.

@@ -3,17 +3,39 @@
 
 use super::*;
 
-fn p(path: &str) -> ResourcePath {
+pub(super) fn p(path: &str) -> ResourcePath {
     ResourcePath::from_segments(path.split('/').filter(|s| !s.is_empty())).unwrap()
 }
 
-fn t(n: u32) -> LockToken {
+pub(super) fn t(n: u32) -> LockToken {
     LockToken(format!("urn:uuid:00000000-0000-0000-0000-{n:012}"))
 }
 
-const NOW: Timestamp = Timestamp(1_000_000);
+pub(super) const NOW: Timestamp = Timestamp(1_000_000);
 
-fn request(token: u32, root: &str, scope: LockScope, depth: LockDepth) -> LockRequest {
+/// A write lease that lasts 10 s from `now`.
+fn lease(n: u32, now: Timestamp) -> LatchLease {
+    LatchLease {
+        id: LatchId(format!("latch-{n}")),
+        holder: "test".into(),
+        expires: now.plus_seconds(10),
+    }
+}
+
+/// Asks whether `intent` would be admitted, leaving `tb` as it was.
+pub(super) fn check(
+    m: &LockRules,
+    tb: &LockTable,
+    intent: WriteIntent,
+    submitted: &[LockToken],
+    principal: Option<&str>,
+    now: Timestamp,
+) -> Result<Admission, LockError> {
+    let mut tb = tb.clone();
+    m.admit(&mut tb, &intent, submitted, principal, &lease(0, now), now)
+}
+
+pub(super) fn request(token: u32, root: &str, scope: LockScope, depth: LockDepth) -> LockRequest {
     LockRequest {
         token: t(token),
         root: p(root),
@@ -27,12 +49,12 @@ fn request(token: u32, root: &str, scope: LockScope, depth: LockDepth) -> LockRe
     }
 }
 
-use LockDepth::{Infinity, Zero};
-use LockScope::{Exclusive, Shared};
+pub(super) use LockDepth::{Infinity, Zero};
+pub(super) use LockScope::{Exclusive, Shared};
 
 #[test]
 fn exclusive_conflicts_with_any_lock_and_shared_with_shared_is_fine_s6_1() {
-    let m = LockManager::default();
+    let m = LockRules::default();
     let mut tb = LockTable::default();
     m.acquire(&mut tb, request(1, "/a", Shared, Zero), NOW)
         .unwrap();
@@ -44,7 +66,7 @@ fn exclusive_conflicts_with_any_lock_and_shared_with_shared_is_fine_s6_1() {
             .blocking_root(),
         Some(&p("/a"))
     );
-    let m = LockManager::default();
+    let m = LockRules::default();
     let mut tb = LockTable::default();
     m.acquire(&mut tb, request(1, "/a", Exclusive, Zero), NOW)
         .unwrap();
@@ -61,7 +83,7 @@ fn exclusive_conflicts_with_any_lock_and_shared_with_shared_is_fine_s6_1() {
 
 #[test]
 fn conflicts_are_found_through_ancestors_and_descendants_s6_1_s7_4() {
-    let m = LockManager::default();
+    let m = LockRules::default();
     let mut tb = LockTable::default();
     m.acquire(&mut tb, request(1, "/a", Exclusive, Infinity), NOW)
         .unwrap();
@@ -71,7 +93,7 @@ fn conflicts_are_found_through_ancestors_and_descendants_s6_1_s7_4() {
             .blocking_root(),
         Some(&p("/a"))
     );
-    let m = LockManager::default();
+    let m = LockRules::default();
     let mut tb = LockTable::default();
     m.acquire(&mut tb, request(1, "/a/b/c", Exclusive, Zero), NOW)
         .unwrap();
@@ -95,22 +117,23 @@ fn conflicts_are_found_through_ancestors_and_descendants_s6_1_s7_4() {
 
 #[test]
 fn writes_need_a_submitted_token_of_a_covering_lock_s7() {
-    let m = LockManager::default();
+    let m = LockRules::default();
     let mut tb = LockTable::default();
     m.acquire(&mut tb, request(1, "/a", Exclusive, Infinity), NOW)
         .unwrap();
     let put = || WriteIntent::new().touches(&p("/a/f"), Reach::Resource);
     assert_eq!(
-        m.check_write(&tb, put(), &[], None, NOW)
+        check(&m, &tb, put(), &[], None, NOW)
             .unwrap_err()
             .blocking_root(),
         Some(&p("/a"))
     );
-    assert!(m.check_write(&tb, put(), &[t(1)], None, NOW).is_ok());
-    assert!(m.check_write(&tb, put(), &[t(9)], None, NOW).is_err());
+    assert!(check(&m, &tb, put(), &[t(1)], None, NOW).is_ok());
+    assert!(check(&m, &tb, put(), &[t(9)], None, NOW).is_err());
     // Unrelated paths are free.
     assert!(
-        m.check_write(
+        check(
+            &m,
             &tb,
             WriteIntent::new().touches(&p("/b"), Reach::Resource),
             &[],
@@ -123,27 +146,27 @@ fn writes_need_a_submitted_token_of_a_covering_lock_s7() {
 
 #[test]
 fn depth_zero_collection_lock_protects_the_member_list_not_member_content_s7_4() {
-    let m = LockManager::default();
+    let m = LockRules::default();
     let mut tb = LockTable::default();
     m.acquire(&mut tb, request(1, "/c", Exclusive, Zero), NOW)
         .unwrap();
     let overwrite = WriteIntent::new().touches(&p("/c/existing"), Reach::Resource);
-    assert!(m.check_write(&tb, overwrite, &[], None, NOW).is_ok());
+    assert!(check(&m, &tb, overwrite, &[], None, NOW).is_ok());
     let create = WriteIntent::new()
         .touches(&p("/c/new"), Reach::Resource)
         .changes_members_of_parent(&p("/c/new"));
     assert_eq!(
-        m.check_write(&tb, create.clone(), &[], None, NOW)
+        check(&m, &tb, create.clone(), &[], None, NOW)
             .unwrap_err()
             .blocking_root(),
         Some(&p("/c"))
     );
-    assert!(m.check_write(&tb, create, &[t(1)], None, NOW).is_ok());
+    assert!(check(&m, &tb, create, &[t(1)], None, NOW).is_ok());
 }
 
 #[test]
 fn tree_writes_name_each_locked_member_s9_6_1() {
-    let m = LockManager::default();
+    let m = LockRules::default();
     let mut tb = LockTable::default();
     m.acquire(&mut tb, request(1, "/t/x", Exclusive, Zero), NOW)
         .unwrap();
@@ -155,25 +178,19 @@ fn tree_writes_name_each_locked_member_s9_6_1() {
         other => panic!("expected LockedMembers, got {other:?}"),
     };
     assert_eq!(
-        locked_roots(m.check_write(&tb, delete(), &[], None, NOW).unwrap_err()),
+        locked_roots(check(&m, &tb, delete(), &[], None, NOW).unwrap_err()),
         vec![p("/t/x"), p("/t/y/z")]
     );
     assert_eq!(
-        locked_roots(
-            m.check_write(&tb, delete(), &[t(1)], None, NOW)
-                .unwrap_err()
-        ),
+        locked_roots(check(&m, &tb, delete(), &[t(1)], None, NOW).unwrap_err()),
         vec![p("/t/y/z")]
     );
-    assert!(
-        m.check_write(&tb, delete(), &[t(1), t(2)], None, NOW)
-            .is_ok()
-    );
+    assert!(check(&m, &tb, delete(), &[t(1), t(2)], None, NOW).is_ok());
 }
 
 #[test]
 fn an_expired_lock_is_neither_reported_nor_enforced_s6_6() {
-    let m = LockManager::default();
+    let m = LockRules::default();
     let mut tb = LockTable::default();
     let lock = m
         .acquire(&mut tb, request(1, "/a", Exclusive, Zero), NOW)
@@ -181,21 +198,21 @@ fn an_expired_lock_is_neither_reported_nor_enforced_s6_6() {
     assert_eq!(lock.expires, NOW.plus_seconds(60));
     let put = || WriteIntent::new().touches(&p("/a"), Reach::Resource);
     let just_before = Timestamp(lock.expires.0 - 1);
-    assert!(m.check_write(&tb, put(), &[], None, just_before).is_err());
-    assert!(m.check_write(&tb, put(), &[], None, lock.expires).is_ok());
+    assert!(check(&m, &tb, put(), &[], None, just_before).is_err());
+    assert!(check(&m, &tb, put(), &[], None, lock.expires).is_ok());
     assert!(tb.covering_locks(&p("/a"), lock.expires).is_empty());
     assert!(
         m.acquire(&mut tb, request(2, "/a", Exclusive, Zero), lock.expires)
             .is_ok()
     );
     // The sweeper removes the expired one.
-    assert_eq!(tb.remove_expired(lock.expires).len(), 1);
+    assert_eq!(tb.drop_expired(lock.expires).len(), 1);
     assert_eq!(tb.len(), 1);
 }
 
 #[test]
 fn refresh_restarts_the_timer_from_any_url_in_scope_s9_10_2() {
-    let m = LockManager::default();
+    let m = LockRules::default();
     let mut tb = LockTable::default();
     m.acquire(&mut tb, request(1, "/a", Exclusive, Infinity), NOW)
         .unwrap();
@@ -238,7 +255,7 @@ fn timeouts_are_capped_and_infinite_becomes_the_maximum_s10_7() {
 
 #[test]
 fn unlock_removes_the_whole_lock_from_any_url_in_scope_s9_11() {
-    let m = LockManager::default();
+    let m = LockRules::default();
     let mut tb = LockTable::default();
     m.acquire(&mut tb, request(1, "/a", Shared, Infinity), NOW)
         .unwrap();
@@ -255,20 +272,14 @@ fn unlock_removes_the_whole_lock_from_any_url_in_scope_s9_11() {
 
 #[test]
 fn locks_of_other_principals_do_not_authorise_s6_4() {
-    let m = LockManager::default();
+    let m = LockRules::default();
     let mut tb = LockTable::default();
     let mut r = request(1, "/a", Exclusive, Zero);
     r.principal = Some("alice".into());
     m.acquire(&mut tb, r, NOW).unwrap();
     let put = || WriteIntent::new().touches(&p("/a"), Reach::Resource);
-    assert!(
-        m.check_write(&tb, put(), &[t(1)], Some("bob"), NOW)
-            .is_err()
-    );
-    assert!(
-        m.check_write(&tb, put(), &[t(1)], Some("alice"), NOW)
-            .is_ok()
-    );
+    assert!(check(&m, &tb, put(), &[t(1)], Some("bob"), NOW).is_err());
+    assert!(check(&m, &tb, put(), &[t(1)], Some("alice"), NOW).is_ok());
     assert_eq!(
         m.release(&mut tb, &t(1), &p("/a"), Some("bob"), NOW),
         Err(LockError::NotOwner)
@@ -277,7 +288,7 @@ fn locks_of_other_principals_do_not_authorise_s6_4() {
 
 #[test]
 fn deleting_a_tree_forgets_the_locks_rooted_in_it_s6_1_item_8() {
-    let m = LockManager::default();
+    let m = LockRules::default();
     let mut tb = LockTable::default();
     m.acquire(&mut tb, request(1, "/t", Exclusive, Zero), NOW)
         .unwrap();
@@ -285,8 +296,8 @@ fn deleting_a_tree_forgets_the_locks_rooted_in_it_s6_1_item_8() {
         .unwrap();
     m.acquire(&mut tb, request(3, "/tx", Exclusive, Zero), NOW)
         .unwrap();
-    let gone: Vec<_> = tb
-        .forget_tree(&p("/t"))
+    let gone: Vec<_> = m
+        .forget_tree(&mut tb, &p("/t"))
         .into_iter()
         .map(|l| l.token)
         .collect();
@@ -296,194 +307,198 @@ fn deleting_a_tree_forgets_the_locks_rooted_in_it_s6_1_item_8() {
 }
 
 #[test]
-fn a_write_in_progress_holds_off_locks_and_writers() {
-    let m_intent = || WriteIntent::new().touches(&p("/f"), Reach::Resource);
-    let m = LockManager::default();
+fn a_write_in_progress_holds_off_locks_and_writers_until_its_lease_runs_out_i9() {
+    let put = || {
+        WriteIntent::new()
+            .touches(&p("/a/f"), Reach::Resource)
+            .changes_members_of_parent(&p("/a/f"))
+    };
+    let m = LockRules::default();
     let mut tb = LockTable::default();
-    let permit = m.check_write(&tb, m_intent(), &[], None, NOW).unwrap();
+    let first = lease(1, NOW);
+    let admitted = m.admit(&mut tb, &put(), &[], None, &first, NOW).unwrap();
+    assert!(admitted.latched);
+    // One latch row, for the file; the parent's member list is not latched.
+    let latches: Vec<_> = tb
+        .take_changes()
+        .into_iter()
+        .filter_map(|c| match c {
+            LockChange::Latch(latch) => Some(latch),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(latches.len(), 1);
     assert_eq!(
-        m.check_write(&tb, m_intent(), &[], None, NOW).unwrap_err(),
-        LockError::BeingWritten { path: p("/f") }
+        (latches[0].path.clone(), latches[0].reach),
+        (p("/a/f"), Reach::Resource)
     );
+    assert_eq!(latches[0].id, first.id);
+    assert_eq!(
+        check(&m, &tb, put(), &[], None, NOW).unwrap_err(),
+        LockError::BeingWritten { path: p("/a/f") }
+    );
+    let delete_parent = WriteIntent::new().touches(&p("/a"), Reach::Subtree);
+    assert_eq!(
+        check(&m, &tb, delete_parent.clone(), &[], None, NOW).unwrap_err(),
+        LockError::BeingWritten { path: p("/a/f") }
+    );
+    // A sibling only shares the parent's member list: no latch conflict.
+    let sibling = WriteIntent::new()
+        .touches(&p("/a/g"), Reach::Resource)
+        .changes_members_of_parent(&p("/a/g"));
+    assert!(check(&m, &tb, sibling, &[], None, NOW).is_ok());
     assert!(matches!(
-        m.acquire(&mut tb, request(1, "/f", Exclusive, Zero), NOW),
+        m.acquire(&mut tb, request(1, "/a/f", Exclusive, Zero), NOW),
         Err(LockError::BeingWritten { .. })
     ));
-    drop(permit);
+    assert!(matches!(
+        m.acquire(&mut tb, request(1, "/a", Exclusive, Infinity), NOW),
+        Err(LockError::BeingWritten { .. })
+    ));
+    // A depth-0 lock on the parent does not reach the file being written.
+    assert!(check_acquire(&m, &tb, request(1, "/a", Exclusive, Zero), NOW).is_ok());
+    // The writer's process died: its lease runs out and nothing is held off.
+    let later = first.expires;
+    assert!(check(&m, &tb, delete_parent, &[], None, later).is_ok());
     assert!(
-        m.acquire(&mut tb, request(1, "/f", Exclusive, Zero), NOW)
+        m.acquire(&mut tb, request(2, "/a/f", Exclusive, Zero), later)
             .is_ok()
     );
 }
 
-/// The lock table checked against a brute-force model: a plain list of
-/// locks, every question answered by scanning it (docs/locking.md I1-I6).
-mod model_check {
-    use super::*;
-    use proptest::prelude::*;
-
-    const PATHS: &[&str] = &["/", "/a", "/a/b", "/a/b/c", "/a/d", "/e"];
-
-    #[derive(Debug, Clone)]
-    enum Op {
-        Lock {
-            path: usize,
-            exclusive: bool,
-            infinite: bool,
-            seconds: u64,
-        },
-        Refresh {
-            token: u32,
-            path: usize,
-            seconds: u64,
-        },
-        Unlock {
-            token: u32,
-            path: usize,
-        },
-        Write {
-            path: usize,
-            subtree: bool,
-            submitted: Vec<u32>,
-        },
-        Advance {
-            seconds: u64,
-        },
-        Sweep,
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        let path = 0..PATHS.len();
-        prop_oneof![
-            4 => (path.clone(), any::<bool>(), any::<bool>(), 1u64..120)
-                .prop_map(|(path, exclusive, infinite, seconds)| Op::Lock { path, exclusive, infinite, seconds }),
-            1 => (0u32..12, path.clone(), 1u64..120).prop_map(|(token, path, seconds)| Op::Refresh { token, path, seconds }),
-            2 => (0u32..12, path.clone()).prop_map(|(token, path)| Op::Unlock { token, path }),
-            4 => (path, any::<bool>(), proptest::collection::vec(0u32..12, 0..3))
-                .prop_map(|(path, subtree, submitted)| Op::Write { path, subtree, submitted }),
-            2 => (1u64..90).prop_map(|seconds| Op::Advance { seconds }),
-            1 => Just(Op::Sweep),
-        ]
-    }
-
-    /// The model: live locks are those whose expiry is after `now`.
-    fn live(model: &[ActiveLock], now: Timestamp) -> impl Iterator<Item = &ActiveLock> {
-        model.iter().filter(move |l| l.expires > now)
-    }
-
-    fn model_acquire_ok(
-        model: &[ActiveLock],
-        root: &ResourcePath,
-        scope: LockScope,
-        depth: LockDepth,
-        now: Timestamp,
-    ) -> bool {
-        live(model, now).all(|l| {
-            let overlaps = l.covers(root) || (depth == Infinity && l.root.is_descendant_of(root));
-            !overlaps || (l.scope == Shared && scope == Shared)
-        })
-    }
-
-    fn model_write_ok(
-        model: &[ActiveLock],
-        path: &ResourcePath,
-        subtree: bool,
-        submitted: &[LockToken],
-        now: Timestamp,
-    ) -> bool {
-        let usable_covering = |p: &ResourcePath| {
-            let covering: Vec<_> = live(model, now).filter(|l| l.covers(p)).collect();
-            covering.is_empty() || covering.iter().any(|l| submitted.contains(&l.token))
-        };
-        if !usable_covering(path) {
-            return false;
-        }
-        !subtree
-            || live(model, now)
-                .filter(|l| l.root.is_descendant_of(path))
-                .all(|l| {
-                    live(model, now).any(|c| c.covers(&l.root) && submitted.contains(&c.token))
-                })
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
-        #[test]
-        fn lock_table_agrees_with_brute_force_model(ops in proptest::collection::vec(op(), 1..60)) {
-            let core = LockManager::default();
-            let mut tb = LockTable::default();
-            let mut model: Vec<ActiveLock> = Vec::new();
-            let mut now = NOW;
-            let mut next_token = 0u32;
-            for op in ops {
-                match op {
-                    Op::Lock { path, exclusive, infinite, seconds } => {
-                        let root = p(PATHS[path]);
-                        let scope = if exclusive { Exclusive } else { Shared };
-                        let depth = if infinite { Infinity } else { Zero };
-                        let expected = model_acquire_ok(&model, &root, scope, depth, now);
-                        let mut r = request(next_token, PATHS[path], scope, depth);
-                        r.timeout = vec![TimeoutRequest::Seconds(seconds)];
-                        let got = core.acquire(&mut tb, r, now);
-                        prop_assert_eq!(got.is_ok(), expected, "LOCK {} {:?} {:?}", PATHS[path], scope, depth);
-                        if let Ok(lock) = got {
-                            model.push(lock);
-                        }
-                        next_token += 1;
-                    }
-                    Op::Refresh { token, path, seconds } => {
-                        let target = p(PATHS[path]);
-                        let expected = live(&model, now).any(|l| l.token == t(token) && l.covers(&target));
-                        let got = core.refresh(&mut tb, &t(token), &target, &[TimeoutRequest::Seconds(seconds)], None, now);
-                        prop_assert_eq!(got.is_ok(), expected);
-                        if let Ok(lock) = got {
-                            prop_assert_eq!(lock.expires, now.plus_seconds(seconds));
-                            for l in model.iter_mut().filter(|l| l.token == t(token)) {
-                                l.expires = lock.expires;
-                            }
-                        }
-                    }
-                    Op::Unlock { token, path } => {
-                        let target = p(PATHS[path]);
-                        let expected = live(&model, now).any(|l| l.token == t(token) && l.covers(&target));
-                        prop_assert_eq!(core.release(&mut tb, &t(token), &target, None, now).is_ok(), expected);
-                        if expected {
-                            model.retain(|l| l.token != t(token));
-                        }
-                    }
-                    Op::Write { path, subtree, submitted } => {
-                        let target = p(PATHS[path]);
-                        let submitted: Vec<LockToken> = submitted.into_iter().map(t).collect();
-                        let reach = if subtree { Reach::Subtree } else { Reach::Resource };
-                        let expected = model_write_ok(&model, &target, subtree, &submitted, now);
-                        let got = core.check_write(&tb, WriteIntent::new().touches(&target, reach), &submitted, None, now);
-                        prop_assert_eq!(got.is_ok(), expected, "write {} subtree={} {:?}", PATHS[path], subtree, submitted);
-                    }
-                    Op::Advance { seconds } => now = now.plus_seconds(seconds),
-                    Op::Sweep => {
-                        tb.remove_expired(now);
-                        model.retain(|l| l.expires > now);
-                    }
-                }
-                // I1: never two conflicting live locks on one resource.
-                for path in PATHS.iter().map(|s| p(s)) {
-                    let covering = tb.covering_locks(&path, now);
-                    let exclusive = covering.iter().filter(|l| l.scope == Exclusive).count();
-                    prop_assert!(exclusive == 0 || covering.len() == 1, "{path}: {covering:?}");
-                    let mut from_model: Vec<LockToken> = live(&model, now).filter(|l| l.covers(&path)).map(|l| l.token.clone()).collect();
-                    let mut from_core: Vec<LockToken> = covering.into_iter().map(|l| l.token).collect();
-                    from_model.sort();
-                    from_core.sort();
-                    prop_assert_eq!(from_core, from_model);
-                }
-            }
-        }
-    }
+/// Asks whether `request` would be granted, leaving `tb` as it was.
+fn check_acquire(
+    m: &LockRules,
+    tb: &LockTable,
+    request: LockRequest,
+    now: Timestamp,
+) -> Result<ActiveLock, LockError> {
+    m.acquire(&mut tb.clone(), request, now)
 }
 
-fn limited(max_locks: u64, max_locks_per_user: u64) -> LockManager {
-    let policy = LockManager::default().policy();
-    LockManager::new(
+#[test]
+fn a_write_that_latches_nothing_records_no_latch() {
+    let m = LockRules::default();
+    let mut tb = LockTable::default();
+    let mkcol = WriteIntent::new()
+        .touches(&p("/c"), Reach::Create)
+        .changes_members_of_parent(&p("/c"));
+    let admitted = m
+        .admit(&mut tb, &mkcol, &[], None, &lease(1, NOW), NOW)
+        .unwrap();
+    assert!(!admitted.latched);
+    assert!(tb.take_changes().is_empty());
+}
+
+#[test]
+fn a_refused_write_changes_nothing() {
+    let m = LockRules::default();
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/a", Exclusive, Zero), NOW)
+        .unwrap();
+    tb.take_changes();
+    let put = WriteIntent::new().touches(&p("/a"), Reach::Resource);
+    assert!(
+        m.admit(&mut tb, &put, &[], None, &lease(1, NOW), NOW)
+            .is_err()
+    );
+    assert!(tb.take_changes().is_empty());
+}
+
+#[test]
+fn removals_say_why_for_the_audit_trail() {
+    let m = LockRules::default();
+    let mut tb = LockTable::default();
+    for (n, root) in [(1, "/a"), (2, "/b"), (3, "/c/x"), (4, "/d")] {
+        m.acquire(&mut tb, request(n, root, Exclusive, Zero), NOW)
+            .unwrap();
+    }
+    tb.take_changes();
+    m.release(&mut tb, &t(1), &p("/a"), None, NOW).unwrap();
+    m.break_lock(&mut tb, &t(2), NOW).unwrap();
+    m.forget_tree(&mut tb, &p("/c"));
+    m.withdraw(&mut tb, &t(4)).unwrap();
+    let why: Vec<(LockToken, Removal)> = tb
+        .take_changes()
+        .into_iter()
+        .map(|c| match c {
+            LockChange::Remove(lock, why) => (lock.token, why),
+            other => panic!("unexpected change {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        why,
+        vec![
+            (t(1), Removal::Released),
+            (t(2), Removal::Broken),
+            (t(3), Removal::ResourceGone),
+            (t(4), Removal::Released),
+        ]
+    );
+}
+
+#[test]
+fn breaking_a_tree_takes_the_locks_rooted_in_it_not_those_above() {
+    let m = LockRules::default();
+    let mut tb = LockTable::default();
+    m.acquire(&mut tb, request(1, "/r", Shared, Infinity), NOW)
+        .unwrap();
+    m.acquire(&mut tb, request(2, "/r/t", Shared, Zero), NOW)
+        .unwrap();
+    m.acquire(&mut tb, request(3, "/r/t/u", Shared, Zero), NOW)
+        .unwrap();
+    m.acquire(&mut tb, request(4, "/r/tx", Shared, Zero), NOW)
+        .unwrap();
+    let broken: Vec<LockToken> = m
+        .break_tree(&mut tb, &p("/r/t"), NOW)
+        .into_iter()
+        .map(|l| l.token)
+        .collect();
+    assert_eq!(broken, vec![t(2), t(3)]);
+    assert_eq!(tb.len(), 2);
+}
+
+#[test]
+fn holds_are_placed_replaced_and_lifted_as_decisions() {
+    let m = LockRules::default();
+    let mut tb = LockTable::default();
+    let hold = |reason: &str, until: Option<Timestamp>| Hold {
+        path: p("/m"),
+        reason: reason.into(),
+        until,
+        created: NOW,
+        created_by: Some("admin".into()),
+    };
+    // A hold that would already be over is refused.
+    assert!(!m.place_hold(&mut tb, hold("late", Some(NOW)), NOW));
+    assert!(m.place_hold(&mut tb, hold("first", None), NOW));
+    assert!(m.place_hold(&mut tb, hold("second", Some(NOW.plus_seconds(60))), NOW));
+    let put = WriteIntent::new().touches(&p("/m/f"), Reach::Resource);
+    match check(&m, &tb, put.clone(), &[], None, NOW) {
+        Err(LockError::Held { hold }) => assert_eq!(hold.reason, "second"),
+        other => panic!("expected Held, got {other:?}"),
+    }
+    assert!(m.lift_hold(&mut tb, &p("/m/f"), NOW).is_none());
+    assert_eq!(
+        m.lift_hold(&mut tb, &p("/m"), NOW).map(|h| h.reason),
+        Some("second".to_owned())
+    );
+    assert!(check(&m, &tb, put, &[], None, NOW).is_ok());
+    let kinds: Vec<&str> = tb
+        .take_changes()
+        .iter()
+        .map(|c| match c {
+            LockChange::HoldSet(_) => "set",
+            LockChange::HoldLifted(_) => "lifted",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, vec!["set", "set", "lifted"]);
+}
+
+fn limited(max_locks: u64, max_locks_per_user: u64) -> LockRules {
+    let policy = LockRules::default().policy();
+    LockRules::new(
         policy,
         LockLimits {
             max_locks,

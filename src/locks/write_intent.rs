@@ -1,22 +1,18 @@
-//! What a request is about to change, and the permit that lets it.
+//! What a request is about to change, and the writes in progress.
 //!
-//! Handlers describe their change as a `WriteIntent`; only
-//! `LockManager::check_write` turns an intent into a `WritePermit`, and every
-//! mutating store method demands a permit that covers the paths it touches.
-//! Writing around the gate is therefore a compile error, and writing outside
-//! the permitted paths a runtime refusal.
-//!
-//! A permit also latches its paths until it is dropped: a second writer on
-//! the same resource meanwhile is told the resource is being written instead
-//! of racing the first (and a LOCK cannot slip in between a write's check
-//! and the write itself).
+//! Surfaces describe their change as a `WriteIntent`; the lock core decides
+//! whether the lock table admits it (`LockRules::admit`). An admitted write
+//! latches its paths: a `WriteLatch` row in the lock table, with a short
+//! lease, that every process sharing the table sees. A second writer of the
+//! same resource meanwhile, or a LOCK on it, is told the resource is being
+//! written instead of racing the first.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::fmt;
 
-use super::model::ResourcePath;
+use super::model::{ResourcePath, Timestamp};
 
 /// How far a change reaches from one path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reach {
     /// The resource itself (content, properties, or its existence).
     Resource,
@@ -30,6 +26,34 @@ pub enum Reach {
     /// checked against the collection's locks, but not latched, so writers
     /// of different members do not hold each other off.
     MemberList,
+}
+
+impl Reach {
+    /// Whether a write with this reach latches its path.
+    pub fn latches(self) -> bool {
+        matches!(self, Self::Resource | Self::Subtree)
+    }
+
+    /// The name used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Resource => "resource",
+            Self::Subtree => "subtree",
+            Self::Create => "create",
+            Self::MemberList => "member-list",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Resource,
+            Self::Subtree,
+            Self::Create,
+            Self::MemberList,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == text)
+    }
 }
 
 /// The set of paths a request will change.
@@ -60,104 +84,60 @@ impl WriteIntent {
     pub fn targets(&self) -> &[(ResourcePath, Reach)] {
         &self.targets
     }
+
+    /// True when the intent admits a change to `path`.
+    pub fn covers(&self, path: &ResourcePath) -> bool {
+        self.targets.iter().any(|(target, reach)| match reach {
+            Reach::Resource | Reach::Create => target == path,
+            Reach::Subtree => path.starts_with(target),
+            Reach::MemberList => false,
+        })
+    }
 }
 
-fn overlaps(a: (&ResourcePath, Reach), b: (&ResourcePath, Reach)) -> bool {
+/// Whether two latched (or latching) paths collide.
+pub fn overlaps(a: (&ResourcePath, Reach), b: (&ResourcePath, Reach)) -> bool {
     a.0 == b.0
         || (a.1 == Reach::Subtree && b.0.starts_with(a.0))
         || (b.1 == Reach::Subtree && a.0.starts_with(b.0))
 }
 
-/// The paths being written right now.
-#[derive(Debug, Default)]
-pub struct WriteLatches {
-    active: Mutex<Vec<(u64, ResourcePath, Reach)>>,
-    next_id: Mutex<u64>,
-}
+/// Names one admitted write's latches (all its paths share it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LatchId(pub String);
 
-impl WriteLatches {
-    /// The path of a write in progress that `path` (with `reach`) would
-    /// collide with.
-    pub fn busy(&self, path: &ResourcePath, reach: Reach) -> Option<ResourcePath> {
-        let active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
-        active
-            .iter()
-            .find(|(_, p, r)| overlaps((p, *r), (path, reach)))
-            .map(|(_, p, _)| p.clone())
-    }
-
-    /// Latches every latching target of `intent`, or names the busy path.
-    pub(super) fn try_latch(self: &Arc<Self>, intent: &WriteIntent) -> Result<Latch, ResourcePath> {
-        let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
-        let latching = intent
-            .targets
-            .iter()
-            .filter(|(_, r)| matches!(r, Reach::Resource | Reach::Subtree));
-        for (path, reach) in latching.clone() {
-            if let Some((_, busy, _)) = active
-                .iter()
-                .find(|(_, p, r)| overlaps((p, *r), (path, *reach)))
-            {
-                return Err(busy.clone());
-            }
-        }
-        let id = {
-            let mut next = self.next_id.lock().unwrap_or_else(PoisonError::into_inner);
-            *next += 1;
-            *next
-        };
-        active.extend(latching.map(|(p, r)| (id, p.clone(), *r)));
-        Ok(Latch {
-            latches: Arc::clone(self),
-            id,
-        })
+impl fmt::Display for LatchId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
-/// Releases its paths when dropped.
-#[derive(Debug)]
-pub(super) struct Latch {
-    latches: Arc<WriteLatches>,
-    id: u64,
+/// The lease a write asks for: its latch id (made by the caller, which owns
+/// the randomness), the process that renews it, and when it runs out unless
+/// renewed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatchLease {
+    pub id: LatchId,
+    pub holder: String,
+    pub expires: Timestamp,
 }
 
-impl Drop for Latch {
-    fn drop(&mut self) {
-        let mut active = self
-            .latches
-            .active
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        active.retain(|(id, _, _)| *id != self.id);
-    }
+/// One latched path of a write in progress, as stored in the lock table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteLatch {
+    pub id: LatchId,
+    pub path: ResourcePath,
+    pub reach: Reach,
+    /// The process renewing the lease (for people looking at the table).
+    pub holder: String,
+    pub expires: Timestamp,
 }
 
-/// Proof that the write gate admitted an intent. Fields are private so only
-/// the lock core can make one.
-#[derive(Debug)]
-pub struct WritePermit {
-    intent: WriteIntent,
-    _latch: Option<Latch>,
-}
-
-impl WritePermit {
-    pub(super) fn grant(intent: WriteIntent, latch: Option<Latch>) -> Self {
-        Self {
-            intent,
-            _latch: latch,
-        }
-    }
-
-    /// True when the permit admits a change to `path`.
-    pub fn covers(&self, path: &ResourcePath) -> bool {
-        self.intent
-            .targets
-            .iter()
-            .any(|(target, reach)| match reach {
-                Reach::Resource | Reach::Create => target == path,
-                Reach::Subtree => path.starts_with(target),
-                Reach::MemberList => false,
-            })
+impl WriteLatch {
+    /// A latch whose lease ran out no longer holds anything off: its
+    /// process died or stopped renewing.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        now < self.expires
     }
 }
 
@@ -171,44 +151,51 @@ mod tests {
 
     #[test]
     fn resource_reach_covers_only_itself() {
-        let permit = WritePermit::grant(
-            WriteIntent::new().touches(&p(&["a"]), Reach::Resource),
-            None,
-        );
-        assert!(permit.covers(&p(&["a"])));
-        assert!(!permit.covers(&p(&["a", "b"])));
-        assert!(!permit.covers(&p(&["b"])));
+        let intent = WriteIntent::new().touches(&p(&["a"]), Reach::Resource);
+        assert!(intent.covers(&p(&["a"])));
+        assert!(!intent.covers(&p(&["a", "b"])));
+        assert!(!intent.covers(&p(&["b"])));
     }
 
     #[test]
     fn subtree_reach_covers_descendants() {
-        let permit =
-            WritePermit::grant(WriteIntent::new().touches(&p(&["a"]), Reach::Subtree), None);
-        assert!(permit.covers(&p(&["a"])));
-        assert!(permit.covers(&p(&["a", "b", "c"])));
-        assert!(!permit.covers(&p(&["ab"])));
+        let intent = WriteIntent::new().touches(&p(&["a"]), Reach::Subtree);
+        assert!(intent.covers(&p(&["a"])));
+        assert!(intent.covers(&p(&["a", "b", "c"])));
+        assert!(!intent.covers(&p(&["ab"])));
     }
 
     #[test]
-    fn latches_hold_off_overlapping_writers_until_dropped() {
-        let latches = Arc::new(WriteLatches::default());
-        let put = WriteIntent::new()
-            .touches(&p(&["a", "f"]), Reach::Resource)
-            .changes_members_of_parent(&p(&["a", "f"]));
-        let first = latches.try_latch(&put).unwrap();
-        assert_eq!(latches.try_latch(&put).unwrap_err(), p(&["a", "f"]));
-        let delete_parent = WriteIntent::new().touches(&p(&["a"]), Reach::Subtree);
-        assert_eq!(
-            latches.try_latch(&delete_parent).unwrap_err(),
-            p(&["a", "f"])
-        );
-        // A sibling only shares the parent's member list: no latch conflict.
-        let sibling = WriteIntent::new()
-            .touches(&p(&["a", "g"]), Reach::Resource)
-            .changes_members_of_parent(&p(&["a", "g"]));
-        let second = latches.try_latch(&sibling).unwrap();
-        drop(first);
-        drop(second);
-        assert!(latches.try_latch(&delete_parent).is_ok());
+    fn member_lists_are_checked_but_never_covered() {
+        let intent = WriteIntent::new().changes_members_of_parent(&p(&["a", "f"]));
+        assert!(!intent.covers(&p(&["a"])));
+        assert!(!intent.covers(&p(&["a", "f"])));
+    }
+
+    #[test]
+    fn overlapping_latches() {
+        let f = p(&["a", "f"]);
+        let a = p(&["a"]);
+        assert!(overlaps((&f, Reach::Resource), (&f, Reach::Resource)));
+        assert!(overlaps((&a, Reach::Subtree), (&f, Reach::Resource)));
+        assert!(overlaps((&f, Reach::Resource), (&a, Reach::Subtree)));
+        assert!(!overlaps((&a, Reach::Resource), (&f, Reach::Resource)));
+        assert!(!overlaps(
+            (&p(&["a", "g"]), Reach::Resource),
+            (&f, Reach::Resource)
+        ));
+    }
+
+    #[test]
+    fn reach_names_round_trip() {
+        for reach in [
+            Reach::Resource,
+            Reach::Subtree,
+            Reach::Create,
+            Reach::MemberList,
+        ] {
+            assert_eq!(Reach::parse(reach.as_str()), Some(reach));
+        }
+        assert_eq!(Reach::parse("everything"), None);
     }
 }

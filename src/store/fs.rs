@@ -15,7 +15,8 @@ use super::{
     ContentStore, CopyDepth, DirEntry, Meta, PendingWrite, ResourceKind, StoreError, TreeOutcome,
     ensure_permitted,
 };
-use crate::locks::{ResourcePath, WritePermit};
+use crate::authority::permit::WritePermit;
+use crate::locks::ResourcePath;
 
 /// Names starting with this are uploads in progress: never listed or served.
 pub const TEMP_PREFIX: &str = ".deadbolt-tmp-";
@@ -447,22 +448,14 @@ impl Drop for FsPendingWrite {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::locks::{LockManager, Reach, WriteIntent};
+    use crate::locks::{Reach, WriteIntent};
 
     fn p(segments: &[&str]) -> ResourcePath {
         ResourcePath::from_segments(segments.iter().copied()).unwrap()
     }
 
     fn permit_all() -> WritePermit {
-        LockManager::default()
-            .check_write(
-                &crate::locks::LockTable::default(),
-                WriteIntent::new().touches(&ResourcePath::root(), Reach::Subtree),
-                &[],
-                None,
-                crate::locks::Timestamp(0),
-            )
-            .unwrap()
+        WritePermit::unchecked(WriteIntent::new().touches(&ResourcePath::root(), Reach::Subtree))
     }
 
     #[test]
@@ -496,15 +489,8 @@ mod tests {
     fn permit_that_does_not_cover_the_path_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = FsStore::new(dir.path(), vec![]).unwrap();
-        let permit = LockManager::default()
-            .check_write(
-                &crate::locks::LockTable::default(),
-                WriteIntent::new().touches(&p(&["a"]), Reach::Resource),
-                &[],
-                None,
-                crate::locks::Timestamp(0),
-            )
-            .unwrap();
+        let permit =
+            WritePermit::unchecked(WriteIntent::new().touches(&p(&["a"]), Reach::Resource));
         let err = store.create_collection(&permit, &p(&["b"])).unwrap_err();
         assert!(matches!(err, StoreError::NotPermitted(_)), "{err:?}");
         assert!(!dir.path().join("b").exists());

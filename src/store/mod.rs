@@ -1,24 +1,38 @@
-//! Storage behind small traits: content (the served directory) and dead
-//! properties (SQLite). Stores know paths and bytes, never HTTP.
+//! Storage behind small traits: content (the served directory), dead
+//! properties, and the lock table with its holds, write latches and audit
+//! trail. Stores know paths and bytes, never HTTP.
 //!
-//! Every mutating method takes a `WritePermit`, which only the write gate
-//! (`LockManager::check_write`) can make; a permit that does not cover the
-//! path is refused with `StoreError::NotPermitted`.
+//! Every mutating content or property method takes a `WritePermit`, which
+//! only the lock authority can make; a permit that does not cover the path
+//! is refused with `StoreError::NotPermitted`. Lock-table writes happen in
+//! `LockStore::transact` (and the latch lease calls), which only the
+//! authority calls.
 //!
-//! The traits are synchronous: file and SQLite calls block, so the DAV layer
-//! runs them on tokio's blocking pool.
+//! The traits are synchronous: file and database calls block, so callers
+//! run them off the async workers. `open` picks the engine; `conformance`
+//! (tests) is the suite every engine passes.
 
+#[cfg(test)]
+mod conformance;
 pub mod fs;
+pub mod memory;
+mod open;
 pub mod sqlite;
+
+pub use self::open::{StateLocation, Stores, open};
 
 use std::collections::HashMap;
 use std::time::SystemTime;
 
+use crate::authority::permit::WritePermit;
 use crate::locks::{
-    ActiveLock, Hold, LockClient, LockTable, LockToken, ResourcePath, Timestamp, WritePermit,
+    ActiveLock, Hold, LatchId, LockClient, LockTable, LockToken, ResourcePath, Timestamp,
 };
 
-/// Errors of the storage layer; `dav::error` maps them to statuses.
+/// Any error, kept as the source of a database failure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Errors of the storage layer; each surface maps them to its statuses.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0} does not exist")]
@@ -41,8 +55,23 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("property database error: {0}")]
-    Database(String),
+    /// The database is busy (another writer holds it, a transaction lost a
+    /// serialization race, the pool is exhausted) and stayed busy through
+    /// the store's retries: the request may succeed if sent again.
+    #[error("the state database is busy: {source}")]
+    Busy {
+        #[source]
+        source: BoxError,
+    },
+    /// The database failed: a real error, not worth retrying.
+    #[error("state database error: {source}")]
+    Database {
+        #[source]
+        source: BoxError,
+    },
+    /// A stored value is not what deadbolt writes (a damaged database).
+    #[error("the state database holds an invalid value: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {
@@ -58,17 +87,22 @@ impl StoreError {
             },
         }
     }
-}
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Database(e.to_string())
+    pub fn database(source: impl Into<BoxError>) -> Self {
+        Self::Database {
+            source: source.into(),
+        }
     }
-}
 
-impl From<r2d2::Error> for StoreError {
-    fn from(e: r2d2::Error) -> Self {
-        Self::Database(e.to_string())
+    pub fn busy(source: impl Into<BoxError>) -> Self {
+        Self::Busy {
+            source: source.into(),
+        }
+    }
+
+    /// Whether retrying the same operation may succeed.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Busy { .. })
     }
 }
 
@@ -252,18 +286,43 @@ pub trait PropertyStore: Send + Sync {
     fn forget_tree(&self, permit: &WritePermit, path: &ResourcePath) -> Result<(), StoreError>;
 }
 
-/// Which locks a decision needs: those covering `path` (rooted at it or at
-/// an ancestor) and, with `with_members`, those rooted below it.
+/// The paths a decision is about: the locks, holds and write latches
+/// covering `path` (at it or at an ancestor) and, with `with_members`,
+/// those below it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockSelection {
     pub path: ResourcePath,
     pub with_members: bool,
 }
 
-/// Durable lock storage, and the source of truth for locks: every decision
-/// reads the locks it needs from here, so a second process sharing the state
-/// (the CLI, another node) is seen at once.
+/// What a decision needs loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Needs {
+    pub selections: Vec<LockSelection>,
+    /// The live lock counts (in all and of the actor), for lock limits.
+    pub counts: bool,
+}
+
+/// The lock table: the source of truth for locks, holds and writes in
+/// progress. Every decision reads what it needs from here, so another
+/// process sharing the state (the CLI, a second server) is seen at once.
 pub trait LockStore: Send + Sync {
+    /// Decide in the core, commit in the store: in one transaction, loads
+    /// what `needs` selects (live locks, active holds, live latches, and the
+    /// counts when asked) into a `LockTable`, runs `decide` on it and, if it
+    /// returns true, writes the table's journaled changes with one audit
+    /// event per lock or hold change (described by `context`) and commits.
+    /// `decide` may run more than once (a store retries a transaction that
+    /// lost a race), each time on a freshly loaded table.
+    fn transact(
+        &self,
+        needs: &Needs,
+        now: Timestamp,
+        context: &EventContext,
+        decide: &mut dyn FnMut(&mut LockTable) -> bool,
+    ) -> Result<(), StoreError>;
+    /// The live locks and active holds selected, to read (no latches).
+    fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError>;
     /// The live locks that cover `collection` or any of its direct members
     /// (PROPFIND Depth 1 reads them once, not once per member).
     fn view_children(
@@ -271,46 +330,35 @@ pub trait LockStore: Send + Sync {
         collection: &ResourcePath,
         now: Timestamp,
     ) -> Result<LockTable, StoreError>;
-    /// The live locks selected, as a table the lock core can query.
-    fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError>;
-    /// Decide in the core, commit in the store: in one transaction, loads
-    /// the selected live locks (and maintenance holds), runs `decide` on them
-    /// and, if it returns true, writes the table's journaled changes, one
-    /// audit event per change (described by `context`), and commits.
-    fn transact(
-        &self,
-        selections: &[LockSelection],
-        now: Timestamp,
-        context: &EventContext,
-        decide: &mut dyn FnMut(&mut LockTable) -> bool,
-    ) -> Result<(), StoreError>;
-    /// Deletes expired locks (recording an `expired` event each); returns them.
-    fn remove_expired(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError>;
-    /// The earliest expiry of any stored lock.
-    fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError>;
-    /// Every live lock (administration, start-up report).
-    fn all_locks(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError>;
-    /// Counts for the metrics endpoint.
-    fn stats(&self, now: Timestamp) -> Result<LockStats, StoreError>;
     /// One live lock by its token.
     fn find_lock(
         &self,
         token: &LockToken,
         now: Timestamp,
     ) -> Result<Option<ActiveLock>, StoreError>;
-    /// Places (or replaces) a maintenance hold.
-    fn set_hold(&self, hold: &Hold, context: &EventContext) -> Result<(), StoreError>;
-    /// Releases the hold at exactly `path`; false when there was none.
-    fn release_hold(
-        &self,
-        path: &ResourcePath,
-        now: Timestamp,
-        context: &EventContext,
-    ) -> Result<bool, StoreError>;
-    /// Active holds.
-    fn all_holds(&self, now: Timestamp) -> Result<Vec<Hold>, StoreError>;
+    /// Every live lock, ordered by root.
+    fn all_locks(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError>;
+    /// The earliest expiry of any stored lock.
+    fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Deletes expired locks (recording an `expired` event each), latches
+    /// whose lease ran out and holds that ended; returns the expired locks.
+    fn remove_expired(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError>;
+    /// Extends the leases of these latches (their writes are still running).
+    fn renew_latches(&self, ids: &[LatchId], expires: Timestamp) -> Result<(), StoreError>;
+    /// Deletes a write's latches (the write is over).
+    fn release_latch(&self, id: &LatchId) -> Result<(), StoreError>;
+}
+
+/// What administrators read: holds, the audit trail, counts.
+pub trait AuditStore: Send + Sync {
+    /// Active holds, ordered by path.
+    fn holds(&self, now: Timestamp) -> Result<Vec<Hold>, StoreError>;
     /// The audit trail, newest first.
     fn history(&self, filter: &HistoryFilter) -> Result<Vec<LockEvent>, StoreError>;
+    /// Counts for the metrics endpoint.
+    fn stats(&self, now: Timestamp) -> Result<LockStats, StoreError>;
+    /// Deletes audit events older than `before`; returns how many.
+    fn prune_history(&self, before: Timestamp) -> Result<u64, StoreError>;
 }
 
 /// Lock counts, read when metrics are scraped.
@@ -318,20 +366,9 @@ pub trait LockStore: Send + Sync {
 pub struct LockStats {
     /// Live locks by scope ("exclusive", "shared").
     pub held_by_scope: Vec<(String, u64)>,
-    /// Audit events by kind, since the state directory was created.
+    /// Audit events by kind since the state was created (kept by a
+    /// counter, so pruning the trail does not lower it).
     pub events_by_kind: Vec<(String, u64)>,
-}
-
-/// Why locks are removed in a transaction, for the audit trail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Removal {
-    /// UNLOCK by the holder.
-    #[default]
-    Released,
-    /// Removed by an administrator (or the CLI) regardless of its holder.
-    Broken,
-    /// The locked resource was deleted or moved away.
-    ResourceGone,
 }
 
 /// Who caused a lock change, from where, and why.
@@ -339,13 +376,14 @@ pub enum Removal {
 pub struct EventContext {
     pub actor: Option<String>,
     pub client: LockClient,
-    pub removal: Removal,
     pub reason: Option<String>,
 }
 
 /// One entry of the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LockEvent {
+    /// Increases with every event (a cursor for readers that resume).
+    pub id: u64,
     pub at_ms: u64,
     /// acquired, refreshed, released, broken, removed-with-resource,
     /// expired, hold-set, hold-released.
@@ -367,5 +405,22 @@ pub struct HistoryFilter {
     /// Events at this path or below it.
     pub path: Option<ResourcePath>,
     pub since: Option<Timestamp>,
+    /// At most this many (0: the store's default, 1000).
     pub limit: usize,
+}
+
+/// The most events one history read returns when the filter says 0.
+pub const DEFAULT_HISTORY_LIMIT: usize = 1000;
+
+/// The audit event kind of a change, and the lock or hold it concerns.
+pub fn event_kind(change: &crate::locks::LockChange) -> Option<&'static str> {
+    use crate::locks::LockChange;
+    match change {
+        LockChange::Insert(_) => Some("acquired"),
+        LockChange::Update(_) => Some("refreshed"),
+        LockChange::Remove(_, why) => Some(why.as_str()),
+        LockChange::HoldSet(_) => Some("hold-set"),
+        LockChange::HoldLifted(_) => Some("hold-released"),
+        LockChange::Latch(_) => None,
+    }
 }

@@ -1,6 +1,6 @@
 //! The admin side (issue #4): `deadbolt locks ...` and `deadbolt hold ...`
-//! run to completion, the admin API's JSON, the audit trail, and the 423 of
-//! a maintenance hold.
+//! run to completion, the admin API's JSON, the audit trail, the 423 of a
+//! maintenance hold, and the tree the hold tests place their holds on.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use super::lock::{dav_error, error_description};
+use super::users::{put_as, req_as};
 use super::xml::href_path;
 use super::{DAV, Launch, Response, TestServer, sorted, temp_dir};
 
@@ -45,6 +46,27 @@ pub fn assert_held(resp: &Response, held_href: &str, reason: &str, what: &str) {
         description.contains(reason),
         "{what}: the 423 must carry the hold's reason {reason:?}: {resp:?}"
     );
+}
+
+/// The reason the hold tests give when they place a hold.
+pub const REASON: &str = "migration to the new NAS";
+
+/// `/tree/{a.txt, sub/b.txt}`, `/outside/o.txt`, made by `user`.
+pub fn tree(s: &TestServer, user: Option<&str>) {
+    for dir in ["/tree/", "/tree/sub/", "/outside/"] {
+        assert_eq!(
+            req_as(s, user, "MKCOL", dir).send().status,
+            201,
+            "MKCOL {dir}"
+        );
+    }
+    for (file, body) in [
+        ("/tree/a.txt", "A"),
+        ("/tree/sub/b.txt", "B"),
+        ("/outside/o.txt", "O"),
+    ] {
+        assert_eq!(put_as(s, user, file, body).status, 201, "PUT {file}");
+    }
 }
 
 /// The body as JSON, after checking `Content-Type: application/json`.

@@ -480,3 +480,11 @@ pub fn is_urn_uuid(token: &str) -> bool {
             .zip([8, 4, 4, 4, 12])
             .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
+
+/// A LOCK creation with Depth and nothing more: no owner, no Timeout.
+pub fn bare_lock(s: &TestServer, path: &str, scope: Scope, depth: &str) -> Response {
+    s.request("LOCK", path)
+        .header("Depth", depth)
+        .xml(&lockinfo(scope, None))
+        .send()
+}

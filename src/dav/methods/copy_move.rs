@@ -6,13 +6,15 @@ use std::sync::Arc;
 use http::{Response, StatusCode, request::Parts};
 
 use super::delete::partial_failure;
-use crate::dav::body::{self, Body};
+use crate::auth::Requester;
+use crate::authority::WritePermit;
+use crate::dav::DavState;
 use crate::dav::error::DavError;
 use crate::dav::headers::{self, Depth};
-use crate::dav::path::RequestPath;
-use crate::dav::{DavState, Requester};
-use crate::locks::{Reach, ResourcePath, WriteIntent, WritePermit};
+use crate::locks::{Reach, ResourcePath, WriteIntent};
 use crate::store::{CopyDepth, TreeOutcome};
+use crate::web::body::{self, Body};
+use crate::web::path::RequestPath;
 
 pub struct CopyMoveRequest {
     source: ResourcePath,
@@ -120,13 +122,13 @@ fn run(
             return Ok(partial_failure(s, &removed));
         }
         s.properties.forget_tree(permit, &r.destination)?;
-        s.forget_locks_in_tree(&r.destination, requester)?;
+        s.authority.forget_tree(permit, &r.destination, requester)?;
     }
     if r.is_move {
         s.content.rename(permit, &r.source, &r.destination)?;
         s.properties.rename(permit, &r.source, &r.destination)?;
         // Locks never travel with a MOVE (§7.6); the source's are gone.
-        s.forget_locks_in_tree(&r.source, requester)?;
+        s.authority.forget_tree(permit, &r.source, requester)?;
     } else {
         let copied: TreeOutcome = s.content.copy(permit, &r.source, &r.destination, r.depth);
         if copied.done.is_empty() {

@@ -5,14 +5,16 @@ use std::sync::Arc;
 
 use http::{Response, StatusCode, header, request::Parts};
 
-use crate::dav::body::{self, Body};
+use crate::auth::Requester;
+use crate::authority::WritePermit;
+use crate::dav::DavState;
 use crate::dav::error::{DavError, store_error_status};
 use crate::dav::headers::Depth;
-use crate::dav::path::{RequestPath, href};
 use crate::dav::xml::render;
-use crate::dav::{DavState, Requester};
-use crate::locks::{Reach, ResourcePath, WriteIntent, WritePermit};
+use crate::locks::{Reach, ResourcePath, WriteIntent};
 use crate::store::TreeOutcome;
+use crate::web::body::{self, Body};
+use crate::web::path::{RequestPath, href};
 
 pub struct DeleteRequest {
     path: ResourcePath,
@@ -57,12 +59,12 @@ pub async fn execute(
             let outcome = s.content.remove(&permit, path);
             if outcome.failed.is_empty() {
                 s.properties.forget_tree(&permit, path)?;
-                s.forget_locks_in_tree(path, &requester)?;
+                s.authority.forget_tree(&permit, path, &requester)?;
                 return Ok(no_content());
             }
             s.properties.forget(&permit, &outcome.done)?;
             for removed in &outcome.done {
-                s.forget_locks_in_tree(removed, &requester)?;
+                s.authority.forget_tree(&permit, removed, &requester)?;
             }
             Ok(partial_failure(s, &outcome))
         })

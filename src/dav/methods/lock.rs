@@ -1,26 +1,27 @@
 //! LOCK (RFC 4918 §9.10): create a lock, or refresh one (no body, `If`
 //! naming exactly one token). A lock answered 200/201 is already in the
-//! lock store: the core's decision and the durable insert happen under the
-//! same mutex.
+//! lock table: the authority's decision and the durable insert are one
+//! transaction.
 
 use std::sync::Arc;
 
 use http::{HeaderValue, Response, StatusCode, header, request::Parts};
 
-use crate::dav::body::{self, Body};
+use crate::auth::Requester;
+use crate::authority::{AuthorityError, NewLock, now};
 use crate::dav::error::DavError;
 use crate::dav::headers::{self, Depth};
-use crate::dav::path::{RequestPath, href};
 use crate::dav::xml::{self, render};
-use crate::dav::{DavState, Requester, now, read_xml_body};
+use crate::dav::{DavState, read_xml_body};
 use crate::locks::{
     self, ActiveLock, LockDepth, LockError, LockScope, LockToken, Reach, ResourcePath,
     TimeoutRequest, WriteIntent,
 };
-use crate::store::{LockSelection, Removal};
+use crate::web::body::{self, Body};
+use crate::web::path::{RequestPath, href};
 
 /// A LOCK that creates a lock.
-pub struct NewLock {
+pub struct CreateLock {
     path: ResourcePath,
     scope: LockScope,
     depth: LockDepth,
@@ -29,7 +30,7 @@ pub struct NewLock {
 }
 
 pub enum LockRequest {
-    Create(NewLock),
+    Create(CreateLock),
     Refresh {
         path: ResourcePath,
         token: LockToken,
@@ -95,7 +96,7 @@ impl LockRequest {
                 ));
             }
         };
-        Ok(Self::Create(NewLock {
+        Ok(Self::Create(CreateLock {
             path: target.path,
             scope: info.scope,
             depth,
@@ -125,11 +126,11 @@ pub async fn execute(
 
 fn create(
     s: &DavState,
-    new: NewLock,
+    new: CreateLock,
     submitted: &[LockToken],
     requester: &Requester,
 ) -> Result<Response<Body>, DavError> {
-    let NewLock {
+    let CreateLock {
         path,
         scope,
         depth,
@@ -149,80 +150,49 @@ fn create(
             ));
         }
     }
-    let now = now();
-    let parent = path.parent().unwrap_or_default();
-    let selections = [
-        LockSelection {
-            path: path.clone(),
-            with_members: depth == LockDepth::Infinity,
-        },
-        LockSelection {
-            path: parent,
-            with_members: false,
-        },
-    ];
-    let request = locks::LockRequest {
-        token: LockToken(format!("urn:uuid:{}", uuid::Uuid::new_v4())),
+    let is_collection = existing.as_ref().is_some_and(|m| m.is_collection());
+    // §7.3: an unmapped URL becomes an empty, locked resource. That adds a
+    // member to the parent, so the parent's locks have a say too.
+    let create = existing.is_none().then(|| {
+        WriteIntent::new()
+            .touches(&path, Reach::Resource)
+            .changes_members_of_parent(&path)
+    });
+    let new_lock = NewLock {
         root: path.clone(),
-        root_is_collection: existing.as_ref().is_some_and(|m| m.is_collection()),
+        root_is_collection: is_collection,
         scope,
         depth,
         owner,
-        principal: requester.name().map(str::to_owned),
-        client: requester.client.clone(),
         timeout,
     };
-    let context = requester.event_context(Removal::Released);
-    // One transaction: the conflict check, and the insert that is committed
+    // One decision: the conflict check, and the insert that is committed
     // before anyone hears of the lock.
-    let (lock, permit) = s.lock_transaction(&selections, now, &context, |manager, table| {
-        let lock = manager.acquire(table, request, now)?;
-        let permit = match existing {
-            Some(_) => None,
-            // §7.3: an unmapped URL becomes an empty, locked resource. That
-            // adds a member to the parent, so the parent's locks have a say.
-            None => {
-                let intent = WriteIntent::new()
-                    .touches(&path, Reach::Resource)
-                    .changes_members_of_parent(&path);
-                let tokens = with_own(submitted, &lock);
-                Some(manager.check_write(table, intent, &tokens, requester.name(), now)?)
-            }
-        };
-        Ok((lock, permit))
-    })?;
-    if let Some(permit) = permit {
+    let grant = s
+        .authority
+        .acquire(new_lock, create, submitted, requester)?;
+    if let Some(permit) = grant.create {
         let created = s
             .content
             .begin_write(&permit, &path)
             .and_then(|pending| pending.commit());
         drop(permit);
         if let Err(error) = created {
-            s.lock_transaction(&selections, now, &context, |_, table| {
-                table.remove(&lock.token);
-                Ok(())
-            })?;
+            s.authority.withdraw(&grant.lock, requester)?;
             return Err(error.into());
         }
     }
-    let is_collection = existing.as_ref().is_some_and(|m| m.is_collection());
+    let lock = grant.lock;
     let status = if existing.is_some() {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    let mut response = lock_response(status, &lock, now, &href(&path, is_collection))?;
+    let mut response = lock_response(status, &lock, now(), &href(&path, is_collection))?;
     let token = HeaderValue::from_str(&format!("<{}>", lock.token))
         .map_err(|e| DavError::Internal(e.to_string()))?;
     response.headers_mut().insert("lock-token", token);
     Ok(response)
-}
-
-/// The new lock's own token counts as submitted for creating its resource.
-fn with_own(submitted: &[LockToken], lock: &ActiveLock) -> Vec<LockToken> {
-    let mut tokens = submitted.to_vec();
-    tokens.push(lock.token.clone());
-    tokens
 }
 
 fn refresh(
@@ -232,22 +202,15 @@ fn refresh(
     timeout: &[TimeoutRequest],
     requester: &Requester,
 ) -> Result<Response<Body>, DavError> {
-    let now = now();
-    let selection = LockSelection {
-        path: path.clone(),
-        with_members: false,
-    };
-    let context = requester.event_context(Removal::Released);
-    let lock = s.lock_transaction(&[selection], now, &context, |manager, table| {
-        manager
-            .refresh(table, token, path, timeout, requester.name(), now)
-            .map_err(|e| match e {
-                LockError::TokenMismatch => DavError::RefreshTokenMismatch,
-                other => other.into(),
-            })
-    })?;
+    let lock = s
+        .authority
+        .refresh(token, path, timeout, requester)
+        .map_err(|e| match e {
+            AuthorityError::Refused(LockError::TokenMismatch) => DavError::RefreshTokenMismatch,
+            other => other.into(),
+        })?;
     let root_href = href(&lock.root, lock.root_is_collection);
-    lock_response(StatusCode::OK, &lock, now, &root_href)
+    lock_response(StatusCode::OK, &lock, now(), &root_href)
 }
 
 /// `<D:prop><D:lockdiscovery>` with the one lock (§9.10.1).

@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use http::{Response, StatusCode};
 
-use crate::dav::body::{self, Body};
+use crate::authority::WritePermit;
 use crate::dav::error::DavError;
-use crate::dav::path::RequestPath;
 use crate::dav::{DavState, read_xml_body};
-use crate::locks::{Reach, ResourcePath, WriteIntent, WritePermit};
+use crate::locks::{Reach, ResourcePath, WriteIntent};
 use crate::store::StoreError;
+use crate::web::body::{self, Body};
+use crate::web::path::RequestPath;
 
 pub struct MkcolRequest {
     path: ResourcePath,

@@ -5,6 +5,7 @@
 pub mod copy_move;
 pub mod delete;
 pub mod get_head;
+mod listing;
 pub mod lock;
 pub mod mkcol;
 pub mod options;

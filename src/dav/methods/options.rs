@@ -2,7 +2,7 @@
 
 use http::{Response, StatusCode, header};
 
-use crate::dav::body::{self, Body};
+use crate::web::body::{self, Body};
 
 /// Compliance classes (RFC 4918 §18): 1, locking (2), and the RFC 4918
 /// revisions (3).

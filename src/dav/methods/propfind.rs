@@ -10,17 +10,17 @@ use bytes::Bytes;
 use http::{Response, StatusCode, header, request::Parts};
 use tokio::sync::mpsc;
 
-use crate::dav::body::{self, Body, BoxError};
 use crate::dav::error::DavError;
 use crate::dav::headers::Depth;
 use crate::dav::live_props::{self, LockSource};
-use crate::dav::path::{RequestPath, href};
 use crate::dav::xml::propfind::PropfindRequest as Wanted;
 use crate::dav::xml::render::{self, PropStat, PropValue};
 use crate::dav::xml::{self, DAV_NS};
 use crate::dav::{DavState, read_xml_body};
 use crate::locks::{LockTable, ResourcePath};
-use crate::store::{DeadProperty, LockSelection, MemberProperties, Meta, PropertyName, StoreError};
+use crate::store::{DeadProperty, MemberProperties, Meta, PropertyName};
+use crate::web::body::{self, Body, BoxError};
+use crate::web::path::{RequestPath, href};
 
 /// Rendered responses are sent once this many bytes have gathered.
 const CHUNK: usize = 32 * 1024;
@@ -133,7 +133,7 @@ fn write_tree(
     request: &PropfindRequest,
     meta: &Meta,
     sink: &mut Sink,
-) -> Result<bool, StoreError> {
+) -> Result<bool, DavError> {
     let snapshot = lock_snapshot(state, request)?;
     let locks = LockSource::Snapshot(&snapshot);
     sink.out.push_str(render::XML_DECLARATION);
@@ -154,18 +154,11 @@ fn write_tree(
 
 /// One read of the locks for the whole answer (Depth 1: the collection and
 /// its members; infinity: the whole tree).
-fn lock_snapshot(state: &DavState, request: &PropfindRequest) -> Result<LockTable, StoreError> {
-    let now = crate::dav::now();
-    match request.depth {
-        Depth::Infinity => state.lock_store.view(
-            &[LockSelection {
-                path: request.path.clone(),
-                with_members: true,
-            }],
-            now,
-        ),
-        _ => state.lock_store.view_children(&request.path, now),
-    }
+fn lock_snapshot(state: &DavState, request: &PropfindRequest) -> Result<LockTable, DavError> {
+    Ok(match request.depth {
+        Depth::Infinity => state.authority.view_tree(&request.path)?,
+        _ => state.authority.view_children(&request.path)?,
+    })
 }
 
 /// Renders the members of `collection`, queueing subcollections when the

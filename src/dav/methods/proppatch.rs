@@ -7,15 +7,16 @@ use std::sync::Arc;
 use http::{Response, StatusCode};
 
 use super::delete::multistatus_response;
-use crate::dav::body::Body;
-use crate::dav::error::{DavError, Precondition};
+use crate::authority::WritePermit;
+use crate::dav::error::DavError;
 use crate::dav::live_props;
-use crate::dav::path::{RequestPath, href};
 use crate::dav::xml;
-use crate::dav::xml::render::{self, PropStat, PropValue};
+use crate::dav::xml::render::{self, Precondition, PropStat, PropValue};
 use crate::dav::{DavState, read_xml_body};
-use crate::locks::{Reach, ResourcePath, WriteIntent, WritePermit};
+use crate::locks::{Reach, ResourcePath, WriteIntent};
 use crate::store::{PatchOp, PropertyName};
+use crate::web::body::Body;
+use crate::web::path::{RequestPath, href};
 
 pub struct ProppatchRequest {
     path: ResourcePath,

@@ -7,12 +7,13 @@ use bytes::BytesMut;
 use http::{Response, StatusCode, header, request::Parts};
 use http_body_util::BodyExt;
 
+use crate::authority::WritePermit;
 use crate::dav::DavState;
-use crate::dav::body::{self, Body};
 use crate::dav::error::DavError;
-use crate::dav::path::RequestPath;
-use crate::locks::{Reach, ResourcePath, WriteIntent, WritePermit};
+use crate::locks::{Reach, ResourcePath, WriteIntent};
 use crate::store::PendingWrite;
+use crate::web::body::{self, Body};
+use crate::web::path::RequestPath;
 
 /// Body bytes gathered before one write to disk: bounds memory per upload.
 const WRITE_BATCH: usize = 256 * 1024;
@@ -88,6 +89,9 @@ pub async fn execute(
             let mut pending = pending;
             pending.write_chunk(&chunk)?;
             pending.commit()?;
+            // The write is over: its latch is released here, on the
+            // blocking pool, before the answer goes out.
+            drop(permit);
             Ok(())
         })
         .await?;

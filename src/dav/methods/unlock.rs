@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use http::{Response, StatusCode, request::Parts};
 
-use crate::dav::body::{self, Body};
+use crate::auth::Requester;
+use crate::authority::AuthorityError;
+use crate::dav::DavState;
 use crate::dav::error::DavError;
 use crate::dav::headers;
-use crate::dav::path::RequestPath;
-use crate::dav::{DavState, Requester, now};
 use crate::locks::{LockError, LockToken, ResourcePath};
-use crate::store::{LockSelection, Removal};
+use crate::web::body::{self, Body};
+use crate::web::path::RequestPath;
 
 pub struct UnlockRequest {
     path: ResourcePath,
@@ -34,45 +35,14 @@ pub async fn execute(
 ) -> Result<Response<Body>, DavError> {
     state
         .blocking(move |s| {
-            let selection = LockSelection {
-                path: request.path.clone(),
-                with_members: false,
-            };
-            let now = now();
-            let released = s.lock_transaction(
-                std::slice::from_ref(&selection),
-                now,
-                &requester.event_context(Removal::Released),
-                |manager, table| {
-                    match manager.release(
-                        table,
-                        &request.token,
-                        &request.path,
-                        requester.name(),
-                        now,
-                    ) {
-                        Ok(_) => Ok(true),
-                        // §6.4: an administrator may remove anyone's lock.
-                        Err(LockError::NotOwner) if requester.is_admin() => Ok(false),
-                        Err(LockError::TokenMismatch) => Err(DavError::UnlockTokenMismatch),
-                        Err(other) => Err(other.into()),
+            s.authority
+                .release(&request.token, &request.path, &requester)
+                .map_err(|e| match e {
+                    AuthorityError::Refused(LockError::TokenMismatch) => {
+                        DavError::UnlockTokenMismatch
                     }
-                },
-            )?;
-            if !released {
-                s.lock_transaction(
-                    &[selection],
-                    now,
-                    &requester.event_context(Removal::Broken),
-                    |manager, table| {
-                        manager
-                            .break_lock(table, &request.token, now)
-                            .map(|_| ())
-                            .ok_or(DavError::UnlockTokenMismatch)
-                    },
-                )?;
-            }
-            Ok(())
+                    other => other.into(),
+                })
         })
         .await?;
     let mut response = Response::new(body::empty());

@@ -8,9 +8,43 @@
 use http::StatusCode;
 use quick_xml::escape::{escape, partial_escape};
 
-use super::super::error::{Precondition, status_line};
 use crate::locks::{ActiveLock, LockScope, Timestamp};
 use crate::store::PropertyName;
+
+/// RFC 4918 §16 preconditions that deadbolt reports in a `DAV:error` body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    PropfindFiniteDepth,
+    CannotModifyProtectedProperty,
+    LockTokenSubmitted,
+    NoConflictingLock,
+    LockTokenMatchesRequestUri,
+    /// deadbolt's own: the tree is held for maintenance (not an RFC 4918
+    /// precondition, so it lives in deadbolt's namespace inside DAV:error).
+    MaintenanceHold,
+}
+
+impl Precondition {
+    pub fn element(self) -> &'static str {
+        match self {
+            Self::PropfindFiniteDepth => "propfind-finite-depth",
+            Self::CannotModifyProtectedProperty => "cannot-modify-protected-property",
+            Self::LockTokenSubmitted => "lock-token-submitted",
+            Self::NoConflictingLock => "no-conflicting-lock",
+            Self::LockTokenMatchesRequestUri => "lock-token-matches-request-uri",
+            Self::MaintenanceHold => "maintenance-hold",
+        }
+    }
+}
+
+/// The status line text used inside multistatus bodies.
+pub fn status_line(status: StatusCode) -> String {
+    format!(
+        "HTTP/1.1 {} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    )
+}
 
 /// deadbolt's own XML namespace (maintenance holds in error bodies).
 pub const DEADBOLT_NS: &str = "urn:x-deadbolt:";

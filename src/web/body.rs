@@ -153,3 +153,31 @@ mod tests {
         assert!(track_request_body(bare).1.is_none());
     }
 }
+
+/// Why a bounded body read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("request body larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("reading the request body failed: {0}")]
+    Body(String),
+}
+
+/// Reads a whole request body, refusing more than `limit` bytes (before
+/// reading anything when the length is announced).
+pub async fn read_limited(mut body: Body, limit: u64) -> Result<Bytes, ReadError> {
+    if http_body::Body::size_hint(&body).lower() > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    let mut collected = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ReadError::Body(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            if (collected.len() + data.len()) as u64 > limit {
+                return Err(ReadError::TooLarge { limit });
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(collected.freeze())
+}

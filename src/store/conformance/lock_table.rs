@@ -1,0 +1,278 @@
+//! The lock table: locks with every field, views, decisions committed or
+//! declined, expiry, counts and write latches.
+
+use super::helpers::*;
+
+pub(super) fn locks_keep_every_field(stores: &Stores) {
+    let lock = acquire(stores, "urn:uuid:1", "/a/b c", Some("alice"), T0);
+    assert_eq!(stores.locks.all_locks(T0).unwrap(), vec![lock.clone()]);
+    assert_eq!(
+        stores.locks.find_lock(&lock.token, T0).unwrap(),
+        Some(lock.clone())
+    );
+    assert_eq!(
+        stores
+            .locks
+            .find_lock(&LockToken("urn:uuid:other".into()), T0)
+            .unwrap(),
+        None
+    );
+    assert!(
+        stores.locks.all_locks(lock.expires).unwrap().is_empty(),
+        "expired at its expiry"
+    );
+    assert_eq!(
+        stores.locks.find_lock(&lock.token, lock.expires).unwrap(),
+        None
+    );
+}
+
+pub(super) fn views_select_ancestors_and_members_only(stores: &Stores) {
+    for (token, root) in [
+        ("t-root", "/"),
+        ("t-a", "/a"),
+        ("t-ab", "/a/b"),
+        ("t-abc", "/a/b/c"),
+        ("t-x", "/x"),
+        ("t-ab2", "/ab"),
+    ] {
+        acquire(stores, token, root, None, T0);
+    }
+    let view = |with_members| {
+        let selection = LockSelection {
+            path: p("/a/b"),
+            with_members,
+        };
+        tokens(&stores.locks.view(&[selection], T0).unwrap())
+    };
+    assert_eq!(view(false), ["t-a", "t-ab", "t-root"]);
+    assert_eq!(view(true), ["t-a", "t-ab", "t-abc", "t-root"]);
+}
+
+pub(super) fn children_views_hold_direct_members_only(stores: &Stores) {
+    for (token, root) in [
+        ("t-root", "/"),
+        ("t-a", "/a"),
+        ("t-ab", "/a/b"),
+        ("t-abc", "/a/b/c"),
+        ("t-ax", "/ax"),
+    ] {
+        acquire(stores, token, root, None, T0);
+    }
+    assert_eq!(
+        tokens(&stores.locks.view_children(&p("/a"), T0).unwrap()),
+        ["t-a", "t-ab", "t-root"]
+    );
+    assert_eq!(
+        tokens(
+            &stores
+                .locks
+                .view_children(&ResourcePath::root(), T0)
+                .unwrap()
+        ),
+        ["t-a", "t-ax", "t-root"]
+    );
+}
+
+pub(super) fn declined_decisions_write_nothing(stores: &Stores) {
+    let lock = acquire(stores, "urn:uuid:1", "/a", None, T0);
+    decide(stores, "/a", T0, |rules, table| {
+        rules
+            .release(table, &lock.token, &p("/a"), None, T0)
+            .unwrap();
+        false
+    });
+    assert_eq!(stores.locks.all_locks(T0).unwrap().len(), 1);
+    assert_eq!(
+        stores
+            .audit
+            .history(&HistoryFilter::default())
+            .unwrap()
+            .len(),
+        1
+    );
+    decide(stores, "/a", T0, |rules, table| {
+        rules
+            .refresh(
+                table,
+                &lock.token,
+                &p("/a"),
+                &[TimeoutRequest::Seconds(120)],
+                None,
+                T0,
+            )
+            .is_ok()
+    });
+    let stored = stores.locks.all_locks(T0).unwrap();
+    assert_eq!(
+        (stored[0].timeout_seconds, stored[0].expires),
+        (120, T0.plus_seconds(120))
+    );
+    assert_eq!(
+        stores.locks.next_expiry().unwrap(),
+        Some(T0.plus_seconds(120))
+    );
+}
+
+pub(super) fn expiry_removes_and_records(stores: &Stores) {
+    let early = acquire(stores, "urn:uuid:early", "/e", Some("ana"), T0);
+    let late = acquire(stores, "urn:uuid:late", "/l", None, T0.plus_seconds(30));
+    assert_eq!(stores.locks.next_expiry().unwrap(), Some(early.expires));
+    let expired = stores.locks.remove_expired(early.expires).unwrap();
+    assert_eq!(expired, vec![early.clone()]);
+    assert_eq!(stores.locks.all_locks(T0).unwrap(), vec![late]);
+    let events = stores.audit.history(&HistoryFilter::default()).unwrap();
+    assert_eq!(
+        (events[0].kind.as_str(), events[0].at_ms),
+        ("expired", early.expires.0)
+    );
+    assert_eq!(events[0].holder.as_deref(), Some("ana"));
+    assert!(
+        stores
+            .locks
+            .remove_expired(early.expires)
+            .unwrap()
+            .is_empty(),
+        "once"
+    );
+}
+
+fn counts_for(stores: &Stores, user: Option<&str>) -> (u64, u64) {
+    let mut seen = None;
+    let needs = Needs {
+        selections: vec![],
+        counts: true,
+    };
+    stores
+        .locks
+        .transact(&needs, T0, &context(user), &mut |table| {
+            seen = table.counts();
+            false
+        })
+        .unwrap();
+    let LockCounts { total, of_user } = seen.expect("counts were asked for");
+    (total, of_user)
+}
+
+pub(super) fn lock_counts_follow_every_change(stores: &Stores) {
+    acquire(stores, "urn:uuid:anon", "/n", None, T0);
+    let one = acquire(stores, "urn:uuid:1", "/a", Some("alice"), T0);
+    let two = acquire(
+        stores,
+        "urn:uuid:2",
+        "/b",
+        Some("alice"),
+        T0.plus_seconds(100),
+    );
+    acquire(
+        stores,
+        "urn:uuid:3",
+        "/c",
+        Some("bob"),
+        T0.plus_seconds(100),
+    );
+    assert_eq!(counts_for(stores, Some("alice")), (4, 2));
+    assert_eq!(counts_for(stores, Some("bob")), (4, 1));
+    assert_eq!(counts_for(stores, None), (4, 0));
+    decide(stores, "/a", T0, |rules, table| {
+        rules
+            .refresh(table, &one.token, &p("/a"), &[], Some("alice"), T0)
+            .is_ok()
+    });
+    assert_eq!(counts_for(stores, Some("alice")), (4, 2));
+    decide(stores, "/b", T0, |rules, table| {
+        rules
+            .release(table, &two.token, &p("/b"), Some("alice"), T0)
+            .is_ok()
+    });
+    assert_eq!(counts_for(stores, Some("alice")), (3, 1));
+    assert_eq!(stores.locks.remove_expired(one.expires).unwrap().len(), 2);
+    assert_eq!(counts_for(stores, Some("alice")), (1, 0));
+    assert_eq!(counts_for(stores, Some("bob")), (1, 1));
+    // Without asking, no counts are read.
+    stores
+        .locks
+        .transact(&needs("/", false), T0, &context(None), &mut |table| {
+            assert_eq!(table.counts(), None);
+            false
+        })
+        .unwrap();
+}
+
+fn latch(stores: &Stores, id: &str, path: &str, reach: Reach, expires: Timestamp) -> bool {
+    let lease = LatchLease {
+        id: LatchId(id.into()),
+        holder: "conformance".into(),
+        expires,
+    };
+    let intent = WriteIntent::new().touches(&p(path), reach);
+    let mut admitted = false;
+    let needs = needs(path, reach == Reach::Subtree);
+    stores
+        .locks
+        .transact(&needs, T0, &context(None), &mut |table| {
+            admitted = LockRules::default()
+                .admit(table, &intent, &[], None, &lease, T0)
+                .is_ok();
+            admitted
+        })
+        .unwrap();
+    admitted
+}
+
+pub(super) fn latches_are_seen_renewed_and_released(stores: &Stores) {
+    let soon = T0.plus_seconds(10);
+    assert!(latch(stores, "w1", "/d/f", Reach::Resource, soon));
+    // Seen by the next decision about the same path, its tree or its parent tree.
+    assert!(!latch(stores, "w2", "/d/f", Reach::Resource, soon));
+    assert!(!latch(stores, "w2", "/d", Reach::Subtree, soon));
+    assert!(
+        latch(stores, "w3", "/d/g", Reach::Resource, soon),
+        "a sibling is free"
+    );
+    // A latch does not show as a lock, and leaves no audit event.
+    assert!(stores.locks.all_locks(T0).unwrap().is_empty());
+    assert!(
+        stores
+            .audit
+            .history(&HistoryFilter::default())
+            .unwrap()
+            .is_empty()
+    );
+    // Renewed, it outlives its first lease; at its expiry it stops counting.
+    stores
+        .locks
+        .renew_latches(&[LatchId("w1".into())], T0.plus_seconds(20))
+        .unwrap();
+    let at = |t: Timestamp| {
+        let mut busy = false;
+        stores
+            .locks
+            .transact(&needs("/d/f", false), t, &context(None), &mut |table| {
+                busy = table.latch_over(&p("/d/f"), Reach::Resource, t).is_some();
+                false
+            })
+            .unwrap();
+        busy
+    };
+    assert!(at(soon));
+    assert!(!at(T0.plus_seconds(20)));
+    // Released, it is gone at once.
+    stores.locks.release_latch(&LatchId("w1".into())).unwrap();
+    assert!(!at(T0));
+    assert!(
+        !latch(stores, "w4", "/d", Reach::Subtree, soon),
+        "w3 still holds /d/g"
+    );
+    stores.locks.release_latch(&LatchId("w3".into())).unwrap();
+    assert!(latch(stores, "w4", "/d", Reach::Subtree, soon));
+    // The sweep drops lapsed latches.
+    stores.locks.remove_expired(soon).unwrap();
+    assert!(latch(
+        stores,
+        "w5",
+        "/d",
+        Reach::Subtree,
+        T0.plus_seconds(30)
+    ));
+}

@@ -1,0 +1,120 @@
+//! The audit trail and what administrators read: holds, history, counts.
+
+use rusqlite::params;
+
+use super::rows::{HOLD_COLUMNS, query_holds};
+use super::{SqliteStore, member_range, millis};
+use crate::locks::{Hold, Timestamp};
+use crate::store::{
+    AuditStore, DEFAULT_HISTORY_LIMIT, HistoryFilter, LockEvent, LockStats, StoreError,
+};
+
+/// Audit events deleted per transaction when pruning.
+const PRUNE_BATCH: usize = 10_000;
+
+impl AuditStore for SqliteStore {
+    fn holds(&self, now: Timestamp) -> Result<Vec<Hold>, StoreError> {
+        let mut holds = Vec::new();
+        query_holds(
+            &*self.connection()?,
+            &format!(
+                "SELECT {HOLD_COLUMNS} FROM hold WHERE until_ms IS NULL OR until_ms > ?1 ORDER BY path"
+            ),
+            params![millis(now)],
+            &mut holds,
+        )?;
+        Ok(holds)
+    }
+
+    fn history(&self, filter: &HistoryFilter) -> Result<Vec<LockEvent>, StoreError> {
+        let conn = self.connection()?;
+        let (key, lo, hi) = match &filter.path {
+            Some(path) => {
+                let (lo, hi) = member_range(path);
+                (Some(path.key()), lo, hi)
+            }
+            None => (None, String::new(), String::new()),
+        };
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, at_ms, kind, path, token, holder, actor, client_address, user_agent, reason
+             FROM lock_event
+             WHERE (?1 IS NULL OR path = ?1 OR (path >= ?2 AND path < ?3)) AND at_ms >= ?4
+             ORDER BY at_ms DESC, id DESC LIMIT ?5",
+        )?;
+        let limit = if filter.limit == 0 {
+            DEFAULT_HISTORY_LIMIT
+        } else {
+            filter.limit
+        };
+        let rows = stmt.query_map(
+            params![
+                key,
+                lo,
+                hi,
+                filter.since.map_or(0, millis),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |row| {
+                Ok(LockEvent {
+                    id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
+                    at_ms: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+                    kind: row.get(2)?,
+                    path: row.get(3)?,
+                    token: row.get(4)?,
+                    holder: row.get(5)?,
+                    actor: row.get(6)?,
+                    client_address: row.get(7)?,
+                    user_agent: row.get(8)?,
+                    reason: row.get(9)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn stats(&self, now: Timestamp) -> Result<LockStats, StoreError> {
+        let conn = self.connection()?;
+        let counts = |sql: &str,
+                      params: &[&dyn rusqlite::ToSql]|
+         -> Result<Vec<(String, u64)>, StoreError> {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(params, |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+                ))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        Ok(LockStats {
+            held_by_scope: counts(
+                "SELECT scope, count(*) FROM active_lock WHERE expires_ms > ?1 GROUP BY scope",
+                &[&millis(now)],
+            )?,
+            events_by_kind: counts("SELECT kind, n FROM lock_event_count ORDER BY kind", &[])?,
+        })
+    }
+
+    fn prune_history(&self, before: Timestamp) -> Result<u64, StoreError> {
+        // In batches: one huge delete would hold the write lock (and every
+        // lock decision of every process) for as long as it runs.
+        let mut pruned = 0;
+        loop {
+            let batch = self
+                .write(|tx| {
+                    let n = tx
+                        .prepare_cached(
+                            "DELETE FROM lock_event WHERE id IN \
+                             (SELECT id FROM lock_event WHERE at_ms < ?1 LIMIT ?2)",
+                        )?
+                        .execute(params![millis(before), PRUNE_BATCH])?;
+                    Ok(Some(n))
+                })?
+                .unwrap_or(0);
+            pruned += batch as u64;
+            if batch < PRUNE_BATCH {
+                return Ok(pruned);
+            }
+        }
+    }
+}

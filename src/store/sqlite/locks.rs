@@ -1,0 +1,385 @@
+//! The lock table in SQLite: live locks, maintenance holds and write
+//! latches, loaded for one decision and written back in one transaction.
+
+use rusqlite::params;
+
+use super::rows::{
+    HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches, query_locks,
+    record_event,
+};
+use super::{SqliteStore, member_range, millis, placeholders, timestamp};
+use crate::locks::{
+    ActiveLock, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath, Timestamp,
+};
+use crate::store::{EventContext, LockSelection, LockStore, Needs, StoreError, event_kind};
+
+/// Live locks in all, and those of `user`.
+fn lock_counts(conn: &rusqlite::Connection, user: Option<&str>) -> Result<LockCounts, StoreError> {
+    let (total, of_user): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT coalesce(sum(live), 0), coalesce(sum(live) FILTER (WHERE principal = ?1), 0) \
+             FROM lock_count",
+        )?
+        .query_row(params![user.unwrap_or("")], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    Ok(LockCounts {
+        total: u64::try_from(total).unwrap_or(0),
+        of_user: user.map_or(0, |_| u64::try_from(of_user).unwrap_or(0)),
+    })
+}
+
+/// The keys of every selected path and its ancestors, without repeats,
+/// built one segment at a time.
+fn ancestor_keys(selections: &[LockSelection]) -> Vec<String> {
+    let mut keys: Vec<String> = vec!["/".to_owned()];
+    for selection in selections {
+        let mut key = String::new();
+        for segment in selection.path.segments() {
+            key.push('/');
+            key.push_str(segment);
+            if !keys.contains(&key) {
+                keys.push(key.clone());
+            }
+        }
+    }
+    keys
+}
+
+fn with_now(now: Timestamp, keys: &[String]) -> Vec<rusqlite::types::Value> {
+    let mut values = vec![rusqlite::types::Value::Integer(millis(now))];
+    values.extend(keys.iter().map(|k| rusqlite::types::Value::Text(k.clone())));
+    values
+}
+
+/// Loads the live locks and active holds the selections need (§6.1
+/// coverage: the path and its ancestors; with members, the ordered range
+/// below the path), and with `latches` the live write latches too.
+fn load_selected(
+    conn: &rusqlite::Connection,
+    selections: &[LockSelection],
+    now: Timestamp,
+    latches: bool,
+) -> Result<LockTable, StoreError> {
+    let keys = ancestor_keys(selections);
+    let mut locks = Vec::new();
+    let mut holds = Vec::new();
+    let mut latched = Vec::new();
+    // One indexed lookup per table for all ancestors of all selected paths.
+    let values = with_now(now, &keys);
+    let marks = placeholders(keys.len());
+    let by_key = rusqlite::params_from_iter(values.iter());
+    query_locks(
+        conn,
+        &format!(
+            "SELECT {LOCK_COLUMNS} FROM active_lock WHERE expires_ms > ?1 AND root IN ({marks})"
+        ),
+        by_key.clone(),
+        &mut locks,
+    )?;
+    query_holds(
+        conn,
+        &format!(
+            "SELECT {HOLD_COLUMNS} FROM hold \
+             WHERE (until_ms IS NULL OR until_ms > ?1) AND path IN ({marks})"
+        ),
+        by_key.clone(),
+        &mut holds,
+    )?;
+    if latches {
+        query_latches(
+            conn,
+            &format!(
+                "SELECT {LATCH_COLUMNS} FROM write_latch WHERE expires_ms > ?1 AND path IN ({marks})"
+            ),
+            by_key,
+            &mut latched,
+        )?;
+    }
+    for selection in selections.iter().filter(|s| s.with_members) {
+        let (lo, hi) = member_range(&selection.path);
+        let range = params![lo, hi, millis(now)];
+        query_locks(
+            conn,
+            &format!(
+                "SELECT {LOCK_COLUMNS} FROM active_lock WHERE root >= ?1 AND root < ?2 AND expires_ms > ?3"
+            ),
+            range,
+            &mut locks,
+        )?;
+        query_holds(
+            conn,
+            &format!(
+                "SELECT {HOLD_COLUMNS} FROM hold \
+                 WHERE path >= ?1 AND path < ?2 AND (until_ms IS NULL OR until_ms > ?3)"
+            ),
+            range,
+            &mut holds,
+        )?;
+        if latches {
+            query_latches(
+                conn,
+                &format!(
+                    "SELECT {LATCH_COLUMNS} FROM write_latch WHERE path >= ?1 AND path < ?2 AND expires_ms > ?3"
+                ),
+                range,
+                &mut latched,
+            )?;
+        }
+    }
+    let mut table = LockTable::default();
+    for lock in locks {
+        table.load(lock);
+    }
+    for hold in holds {
+        table.load_hold(hold);
+    }
+    for latch in latched {
+        table.load_latch(latch);
+    }
+    Ok(table)
+}
+
+/// Writes one journaled change, with its audit event.
+fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    change: &LockChange,
+    now: Timestamp,
+    context: &EventContext,
+) -> Result<(), StoreError> {
+    if let Some(kind) = event_kind(change) {
+        let (path, token, holder, context) = match change {
+            LockChange::Insert(lock) | LockChange::Update(lock) | LockChange::Remove(lock, _) => (
+                &lock.root,
+                Some(&lock.token),
+                lock.principal.as_deref(),
+                context.clone(),
+            ),
+            LockChange::HoldSet(hold) => (
+                &hold.path,
+                None,
+                None,
+                EventContext {
+                    reason: Some(hold.reason.clone()),
+                    ..context.clone()
+                },
+            ),
+            LockChange::HoldLifted(hold) => (&hold.path, None, None, context.clone()),
+            LockChange::Latch(latch) => (&latch.path, None, None, context.clone()),
+        };
+        record_event(tx, now, kind, path, token, holder, &context)?;
+    }
+    match change {
+        LockChange::Insert(lock) => {
+            tx.prepare_cached(&format!(
+                "INSERT INTO active_lock ({LOCK_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            ))?
+            .execute(params![
+                lock.token.as_str(),
+                lock.root.key(),
+                lock.scope.as_str(),
+                lock.depth.as_str(),
+                lock.owner,
+                lock.principal,
+                i64::try_from(lock.timeout_seconds).unwrap_or(i64::MAX),
+                millis(lock.created),
+                millis(lock.expires),
+                lock.client.address,
+                lock.client.user_agent,
+                i64::from(lock.root_is_collection),
+            ])?;
+        }
+        LockChange::Update(lock) => {
+            tx.prepare_cached(
+                "UPDATE active_lock SET timeout_seconds = ?2, expires_ms = ?3 WHERE token = ?1",
+            )?
+            .execute(params![
+                lock.token.as_str(),
+                i64::try_from(lock.timeout_seconds).unwrap_or(i64::MAX),
+                millis(lock.expires),
+            ])?;
+        }
+        LockChange::Remove(lock, _) => {
+            tx.prepare_cached("DELETE FROM active_lock WHERE token = ?1")?
+                .execute([lock.token.as_str()])?;
+        }
+        LockChange::HoldSet(hold) => {
+            tx.prepare_cached(&format!(
+                "INSERT OR REPLACE INTO hold ({HOLD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
+            ))?
+            .execute(params![
+                hold.path.key(),
+                hold.reason,
+                hold.until.map(millis),
+                millis(hold.created),
+                hold.created_by,
+            ])?;
+        }
+        LockChange::HoldLifted(hold) => {
+            tx.prepare_cached("DELETE FROM hold WHERE path = ?1")?
+                .execute([hold.path.key()])?;
+        }
+        LockChange::Latch(latch) => {
+            tx.prepare_cached(&format!(
+                "INSERT OR REPLACE INTO write_latch ({LATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
+            ))?
+            .execute(params![
+                latch.id.0,
+                latch.path.key(),
+                latch.reach.as_str(),
+                latch.holder,
+                millis(latch.expires),
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+impl LockStore for SqliteStore {
+    fn transact(
+        &self,
+        needs: &Needs,
+        now: Timestamp,
+        context: &EventContext,
+        decide: &mut dyn FnMut(&mut LockTable) -> bool,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut table = load_selected(tx, &needs.selections, now, true)?;
+            if needs.counts {
+                table.set_counts(lock_counts(tx, context.actor.as_deref())?);
+            }
+            if !decide(&mut table) {
+                return Ok(None);
+            }
+            for change in table.take_changes() {
+                apply(tx, &change, now, context)?;
+            }
+            Ok(Some(()))
+        })
+        .map(|_| ())
+    }
+
+    fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError> {
+        load_selected(&*self.connection()?, selections, now, false)
+    }
+
+    fn view_children(
+        &self,
+        collection: &ResourcePath,
+        now: Timestamp,
+    ) -> Result<LockTable, StoreError> {
+        let conn = self.connection()?;
+        let selection = LockSelection {
+            path: collection.clone(),
+            with_members: false,
+        };
+        let mut table = load_selected(&conn, &[selection], now, false)?;
+        // Roots one level below: in the member range, with no further '/'.
+        let (lo, hi) = member_range(collection);
+        let mut locks = Vec::new();
+        query_locks(
+            &conn,
+            &format!(
+                "SELECT {LOCK_COLUMNS} FROM active_lock
+                 WHERE root >= ?1 AND root < ?2 AND expires_ms > ?3
+                   AND instr(substr(root, length(?1) + 1), '/') = 0"
+            ),
+            params![lo, hi, millis(now)],
+            &mut locks,
+        )?;
+        for lock in locks {
+            table.load(lock);
+        }
+        Ok(table)
+    }
+
+    fn find_lock(
+        &self,
+        token: &LockToken,
+        now: Timestamp,
+    ) -> Result<Option<ActiveLock>, StoreError> {
+        let mut locks = Vec::new();
+        query_locks(
+            &*self.connection()?,
+            &format!("SELECT {LOCK_COLUMNS} FROM active_lock WHERE token = ?1 AND expires_ms > ?2"),
+            params![token.as_str(), millis(now)],
+            &mut locks,
+        )?;
+        Ok(locks.pop())
+    }
+
+    fn all_locks(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError> {
+        let mut locks = Vec::new();
+        query_locks(
+            &*self.connection()?,
+            &format!("SELECT {LOCK_COLUMNS} FROM active_lock WHERE expires_ms > ?1 ORDER BY root"),
+            params![millis(now)],
+            &mut locks,
+        )?;
+        Ok(locks)
+    }
+
+    fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError> {
+        let next: Option<i64> =
+            self.connection()?
+                .query_row("SELECT min(expires_ms) FROM active_lock", [], |row| {
+                    row.get(0)
+                })?;
+        Ok(next.map(timestamp))
+    }
+
+    fn remove_expired(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError> {
+        let expired = self.write(|tx| {
+            let mut expired = Vec::new();
+            query_locks(
+                tx,
+                &format!("DELETE FROM active_lock WHERE expires_ms <= ?1 RETURNING {LOCK_COLUMNS}"),
+                params![millis(now)],
+                &mut expired,
+            )?;
+            let context = EventContext::default();
+            for lock in &expired {
+                record_event(
+                    tx,
+                    lock.expires,
+                    "expired",
+                    &lock.root,
+                    Some(&lock.token),
+                    lock.principal.as_deref(),
+                    &context,
+                )?;
+            }
+            tx.prepare_cached("DELETE FROM write_latch WHERE expires_ms <= ?1")?
+                .execute([millis(now)])?;
+            tx.prepare_cached("DELETE FROM hold WHERE until_ms <= ?1")?
+                .execute([millis(now)])?;
+            Ok(Some(expired))
+        })?;
+        Ok(expired.unwrap_or_default())
+    }
+
+    fn renew_latches(&self, ids: &[LatchId], expires: Timestamp) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut stmt =
+                tx.prepare_cached("UPDATE write_latch SET expires_ms = ?2 WHERE id = ?1")?;
+            for id in ids {
+                stmt.execute(params![id.0, millis(expires)])?;
+            }
+            Ok(Some(()))
+        })
+        .map(|_| ())
+    }
+
+    fn release_latch(&self, id: &LatchId) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.prepare_cached("DELETE FROM write_latch WHERE id = ?1")?
+                .execute([&id.0])?;
+            Ok(Some(()))
+        })
+        .map(|_| ())
+    }
+}

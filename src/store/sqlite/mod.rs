@@ -1,0 +1,155 @@
+//! The embedded state database: SQLite (bundled), WAL mode, in the state
+//! directory. Locks, holds, write latches and the audit trail (`locks.rs`,
+//! `audit.rs`) and dead properties (`properties.rs`) share one file, so
+//! several processes on one state directory act as one server.
+//!
+//! A tree is the rows whose path is the tree's key or starts with `key/`,
+//! queried as a range (`key/` <= path < `key0`, since '0' follows '/'), so
+//! tree operations use the primary key index instead of scanning.
+
+mod audit;
+mod locks;
+mod properties;
+mod rows;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{ErrorCode, TransactionBehavior};
+
+use crate::locks::{ResourcePath, Timestamp};
+use crate::store::StoreError;
+
+/// The state database file inside the state directory.
+pub const DATABASE_FILE: &str = "deadbolt.sqlite3";
+
+/// How long a statement waits for another writer (process) before SQLite
+/// reports the database busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Attempts of one write transaction that finds the database busy.
+const WRITE_ATTEMPTS: u32 = 3;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::busy(e),
+            _ => StoreError::database(e),
+        }
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    /// The pool hands out no connection in time: every one is in use.
+    fn from(e: r2d2::Error) -> Self {
+        StoreError::busy(e)
+    }
+}
+
+pub struct SqliteStore {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `state_dir`.
+    pub fn open(state_dir: &Path) -> Result<Self, StoreError> {
+        let file = state_dir.join(DATABASE_FILE);
+        // WAL mode is a property of the file: set it once, on one connection,
+        // before the pool opens several (which would race for the lock).
+        {
+            let mut conn = rusqlite::Connection::open(&file)?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.execute_batch("PRAGMA journal_mode = WAL;")?;
+            schema::migrate(&mut conn)?;
+        }
+        let manager = SqliteConnectionManager::file(file).with_init(|c| {
+            // busy_timeout first, so the other pragmas wait instead of failing.
+            // NORMAL in WAL mode: a commit survives the process dying (kill -9);
+            // only a power loss may take the last transactions.
+            c.busy_timeout(BUSY_TIMEOUT)?;
+            c.execute_batch("PRAGMA synchronous = NORMAL;")
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .build(manager)
+            .map_err(StoreError::database)?;
+        Ok(Self { pool })
+    }
+
+    fn connection(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction (the write lock is
+    /// taken first, so nothing changes between its reads and its writes)
+    /// and commits when it returns `Ok(Some(_))`; `Ok(None)` rolls back.
+    /// A busy database is retried: `work` must be re-runnable.
+    fn write<T>(
+        &self,
+        mut work: impl FnMut(&rusqlite::Transaction<'_>) -> Result<Option<T>, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let result = (|| -> Result<Option<T>, StoreError> {
+                let mut conn = self.connection()?;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let outcome = work(&tx)?;
+                if outcome.is_some() {
+                    tx.commit()?;
+                }
+                Ok(outcome)
+            })();
+            match result {
+                Err(e) if e.is_busy() && attempt < WRITE_ATTEMPTS => {
+                    tracing::debug!(error = %e, attempt, "state database busy; retrying");
+                    std::thread::sleep(Duration::from_millis(20 * u64::from(attempt)));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// The key prefix that members of `path` start with (`""` for the root).
+fn member_prefix(path: &ResourcePath) -> String {
+    if path.is_root() {
+        String::new()
+    } else {
+        path.key()
+    }
+}
+
+/// Bounds of the member range of `path`: `[prefix/, prefix0)`.
+fn member_range(path: &ResourcePath) -> (String, String) {
+    let prefix = member_prefix(path);
+    (format!("{prefix}/"), format!("{prefix}0"))
+}
+
+/// Rows at `?1` or in the range `[?2, ?3)`.
+const IN_TREE: &str = "(path = ?1 OR (path >= ?2 AND path < ?3))";
+
+fn path_from_key(key: &str) -> Result<ResourcePath, StoreError> {
+    ResourcePath::from_segments(key.split('/').filter(|s| !s.is_empty()))
+        .map_err(|e| StoreError::Corrupt(format!("stored path {key:?} is invalid: {e}")))
+}
+
+fn millis(t: Timestamp) -> i64 {
+    i64::try_from(t.0).unwrap_or(i64::MAX)
+}
+
+fn timestamp(ms: i64) -> Timestamp {
+    Timestamp(u64::try_from(ms).unwrap_or(0))
+}
+
+/// `?2, ?3, ...` for `n` values after `?1`.
+fn placeholders(n: usize) -> String {
+    (2..n + 2)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,131 @@
+//! The SQLite schema and its versioned migrations.
+//!
+//! `PRAGMA user_version` says which migrations a database has had. Each
+//! runs once, inside the `BEGIN IMMEDIATE` transaction that checks the
+//! version, so several servers starting on one state directory at the same
+//! moment cannot apply one twice.
+
+use rusqlite::TransactionBehavior;
+
+use crate::store::StoreError;
+
+/// The tables of the first release (version 0), created if missing.
+const BASE: &str = "
+CREATE TABLE IF NOT EXISTS dead_property (
+    path      TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    local     TEXT NOT NULL,
+    xml       TEXT NOT NULL,
+    PRIMARY KEY (path, namespace, local)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS active_lock (
+    token           TEXT PRIMARY KEY,
+    root            TEXT NOT NULL,
+    scope           TEXT NOT NULL CHECK (scope IN ('exclusive', 'shared')),
+    depth           TEXT NOT NULL CHECK (depth IN ('0', 'infinity')),
+    owner           TEXT,
+    principal       TEXT,
+    timeout_seconds INTEGER NOT NULL,
+    created_ms      INTEGER NOT NULL,
+    expires_ms      INTEGER NOT NULL,
+    client_address  TEXT,
+    user_agent      TEXT,
+    root_is_collection INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS active_lock_root ON active_lock (root);
+CREATE INDEX IF NOT EXISTS active_lock_expiry ON active_lock (expires_ms);
+
+CREATE TABLE IF NOT EXISTS hold (
+    path       TEXT PRIMARY KEY,
+    reason     TEXT NOT NULL,
+    until_ms   INTEGER,
+    created_ms INTEGER NOT NULL,
+    created_by TEXT
+);
+
+CREATE TABLE IF NOT EXISTS lock_event (
+    id             INTEGER PRIMARY KEY,
+    at_ms          INTEGER NOT NULL,
+    kind           TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    token          TEXT,
+    holder         TEXT,
+    actor          TEXT,
+    client_address TEXT,
+    user_agent     TEXT,
+    reason         TEXT
+);
+CREATE INDEX IF NOT EXISTS lock_event_path ON lock_event (path);
+CREATE INDEX IF NOT EXISTS lock_event_at ON lock_event (at_ms);
+";
+
+/// Migrations after `BASE`, in order: migration `i` brings a database to
+/// `user_version` `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: live locks per principal ('' for anonymous), kept by triggers so
+    // that every writer (server, CLI, another process) keeps it right and
+    // lock limits need no count over the lock table. Counts expired locks
+    // until the sweeper removes them.
+    "
+    CREATE TABLE lock_count (
+        principal TEXT PRIMARY KEY,
+        live      INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO lock_count (principal, live)
+        SELECT coalesce(principal, ''), COUNT(*) FROM active_lock GROUP BY 1;
+    CREATE TRIGGER lock_count_insert AFTER INSERT ON active_lock BEGIN
+        INSERT INTO lock_count (principal, live) VALUES (coalesce(NEW.principal, ''), 1)
+            ON CONFLICT (principal) DO UPDATE SET live = live + 1;
+    END;
+    CREATE TRIGGER lock_count_delete AFTER DELETE ON active_lock BEGIN
+        UPDATE lock_count SET live = live - 1 WHERE principal = coalesce(OLD.principal, '');
+    END;
+    ",
+    // 2: writes in progress, visible to every process on this database
+    // (a row per latched path, with a lease its process renews); and audit
+    // events counted per kind by a trigger, so metrics read a few rows and
+    // pruning the trail does not lower the counters.
+    "
+    CREATE TABLE write_latch (
+        id         TEXT NOT NULL,
+        path       TEXT NOT NULL,
+        reach      TEXT NOT NULL,
+        holder     TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        PRIMARY KEY (id, path)
+    ) WITHOUT ROWID;
+    CREATE INDEX write_latch_path ON write_latch (path);
+    CREATE TABLE lock_event_count (
+        kind TEXT PRIMARY KEY,
+        n    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO lock_event_count (kind, n) SELECT kind, COUNT(*) FROM lock_event GROUP BY kind;
+    CREATE TRIGGER lock_event_count_insert AFTER INSERT ON lock_event BEGIN
+        INSERT INTO lock_event_count (kind, n) VALUES (NEW.kind, 1)
+            ON CONFLICT (kind) DO UPDATE SET n = n + 1;
+    END;
+    ",
+];
+
+/// The version a fully migrated database has.
+pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Creates what is missing and applies the migrations a database lacks.
+pub fn migrate(conn: &mut rusqlite::Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(BASE)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version > CURRENT_VERSION {
+        return Err(StoreError::Corrupt(format!(
+            "the state database has schema version {version}; this deadbolt knows up to \
+             {CURRENT_VERSION} (a newer deadbolt wrote it)"
+        )));
+    }
+    for (done, migration) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        tx.execute_batch(migration)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", done + 1))?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! What only SQLite has to show: it passes the conformance suite, keeps
+//! everything across reopening (a restart), and migrates older databases.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::authority::permit::WritePermit;
+use crate::locks::{LatchId, LatchLease, LockRules, Reach, WriteIntent};
+use crate::store::conformance::{self, Fixture};
+use crate::store::{
+    EventContext, HistoryFilter, LockSelection, Needs, PatchOp, PropertyName, Stores,
+};
+
+fn p(path: &str) -> ResourcePath {
+    ResourcePath::from_segments(path.split('/').filter(|s| !s.is_empty())).unwrap()
+}
+
+fn stores(dir: &Path) -> Stores {
+    let store = Arc::new(SqliteStore::open(dir).unwrap());
+    Stores {
+        locks: store.clone(),
+        audit: store.clone(),
+        properties: store,
+    }
+}
+
+#[test]
+fn sqlite_passes_the_conformance_suite() {
+    conformance::run("sqlite", &|| {
+        let dir = tempfile::tempdir().unwrap();
+        Fixture {
+            stores: stores(dir.path()),
+            _keep: Some(Box::new(dir)),
+        }
+    });
+}
+
+const T0: Timestamp = Timestamp(1_000_000);
+
+fn lock_request(token: &str, root: &str) -> crate::locks::LockRequest {
+    crate::locks::LockRequest {
+        token: crate::locks::LockToken(token.into()),
+        root: p(root),
+        root_is_collection: false,
+        scope: crate::locks::LockScope::Exclusive,
+        depth: crate::locks::LockDepth::Zero,
+        owner: None,
+        principal: Some("alice".into()),
+        client: crate::locks::LockClient::default(),
+        timeout: vec![crate::locks::TimeoutRequest::Seconds(600)],
+    }
+}
+
+fn needs(path: &str) -> Needs {
+    Needs {
+        selections: vec![LockSelection {
+            path: p(path),
+            with_members: false,
+        }],
+        counts: true,
+    }
+}
+
+#[test]
+fn everything_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = {
+        let s = stores(dir.path());
+        let mut granted = None;
+        s.locks
+            .transact(&needs("/a"), T0, &EventContext::default(), &mut |table| {
+                granted = LockRules::default()
+                    .acquire(table, lock_request("urn:uuid:1", "/a"), T0)
+                    .ok();
+                granted.is_some()
+            })
+            .unwrap();
+        let permit = WritePermit::unchecked(WriteIntent::new().touches(&p("/a"), Reach::Resource));
+        let prop = crate::store::DeadProperty {
+            name: PropertyName::new("urn:x", "k"),
+            xml: "<x:k xmlns:x=\"urn:x\">v</x:k>".into(),
+        };
+        s.properties
+            .patch(&permit, &p("/a"), &[PatchOp::Set(prop)])
+            .unwrap();
+        let lease = LatchLease {
+            id: LatchId("w".into()),
+            holder: "test".into(),
+            expires: T0.plus_seconds(10),
+        };
+        let put = WriteIntent::new().touches(&p("/b"), Reach::Resource);
+        s.locks
+            .transact(&needs("/b"), T0, &EventContext::default(), &mut |table| {
+                LockRules::default()
+                    .admit(table, &put, &[], None, &lease, T0)
+                    .is_ok()
+            })
+            .unwrap();
+        granted.unwrap()
+    };
+    let s = stores(dir.path());
+    assert_eq!(s.locks.all_locks(T0).unwrap(), vec![lock]);
+    assert_eq!(s.properties.all(&p("/a")).unwrap().len(), 1);
+    assert_eq!(s.audit.history(&HistoryFilter::default()).unwrap().len(), 1);
+    // A latch of a process that is gone still holds until its lease ends.
+    s.locks
+        .transact(&needs("/b"), T0, &EventContext::default(), &mut |table| {
+            assert!(table.latch_over(&p("/b"), Reach::Resource, T0).is_some());
+            false
+        })
+        .unwrap();
+}
+
+/// A database from before the counters gets them, counted from its rows.
+#[test]
+fn an_older_database_is_migrated_with_its_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = stores(dir.path());
+        for (token, root) in [("urn:uuid:1", "/a"), ("urn:uuid:2", "/b")] {
+            s.locks
+                .transact(&needs(root), T0, &EventContext::default(), &mut |table| {
+                    LockRules::default()
+                        .acquire(table, lock_request(token, root), T0)
+                        .is_ok()
+                })
+                .unwrap();
+        }
+    }
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER lock_count_insert; DROP TRIGGER lock_count_delete;
+             DROP TABLE lock_count; DROP TRIGGER lock_event_count_insert;
+             DROP TABLE lock_event_count; DROP TABLE write_latch;
+             PRAGMA user_version = 0;",
+        )
+        .unwrap();
+    }
+    let s = stores(dir.path());
+    let mut counts = None;
+    let context = EventContext {
+        actor: Some("alice".into()),
+        ..EventContext::default()
+    };
+    s.locks
+        .transact(&needs("/c"), T0, &context, &mut |table| {
+            counts = table.counts();
+            false
+        })
+        .unwrap();
+    assert_eq!(
+        counts.map(|c| (c.total, c.of_user)),
+        Some((2, 2)),
+        "live locks counted on open"
+    );
+    assert_eq!(
+        s.audit.stats(T0).unwrap().events_by_kind,
+        vec![("acquired".to_owned(), 2)],
+        "audit events counted on open"
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_deadbolt_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(dir.path()).unwrap());
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        conn.execute_batch("PRAGMA user_version = 99;").unwrap();
+    }
+    match SqliteStore::open(dir.path()) {
+        Err(StoreError::Corrupt(message)) => assert!(message.contains("99"), "{message}"),
+        Err(other) => panic!("expected Corrupt, got {other:?}"),
+        Ok(_) => panic!("a newer schema was opened"),
+    }
+}
+
+#[test]
+fn busy_and_locked_databases_are_told_apart_from_failures() {
+    let busy =
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY), None);
+    assert!(StoreError::from(busy).is_busy());
+    let locked = rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_LOCKED),
+        None,
+    );
+    assert!(StoreError::from(locked).is_busy());
+    let full = rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+        Some("database or disk is full".into()),
+    );
+    let error = StoreError::from(full);
+    assert!(!error.is_busy());
+    // The source is kept for the log.
+    let source = std::error::Error::source(&error).map(ToString::to_string);
+    assert!(source.is_some_and(|s| s.contains("full")), "{error:?}");
+}
+
+#[test]
+fn a_writer_holding_the_database_makes_others_wait_not_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = stores(dir.path());
+    let mut conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .unwrap();
+    let waiter = std::thread::spawn(move || s.locks.release_latch(&LatchId("none".into())));
+    std::thread::sleep(Duration::from_millis(300));
+    drop(tx);
+    waiter.join().unwrap().unwrap();
+}
