@@ -96,14 +96,14 @@ const LOCK_TABLE_WRITES: &[&str] = &[
     "INSERT INTO active_lock",
     "INSERT INTO hold",
     "INSERT OR REPLACE INTO hold",
-    "INSERT INTO write_latch",
+    "INTO latch.write_latch",
     "INSERT INTO lock_event",
     "DELETE FROM active_lock",
     "DELETE FROM hold",
-    "DELETE FROM write_latch",
+    "FROM latch.write_latch",
     "DELETE FROM lock_event",
     "UPDATE active_lock",
-    "UPDATE write_latch",
+    "UPDATE latch.write_latch",
 ];
 
 fn src() -> PathBuf {

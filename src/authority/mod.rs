@@ -164,7 +164,8 @@ impl LockService {
                 .iter()
                 .map(|(path, reach)| selection(path, *reach == Reach::Subtree))
                 .collect(),
-            counts: false,
+            latches: true,
+            ..Needs::default()
         };
         let lease = self.latches.lease(now);
         let admission = self.decide(needs, now, &context(requester, None), |rules, table| {
@@ -200,6 +201,7 @@ impl LockService {
         let needs = Needs {
             selections,
             counts: true,
+            latches: true,
         };
         let request = LockRequest {
             token: LockToken(format!("urn:uuid:{}", uuid::Uuid::new_v4())),
@@ -237,7 +239,7 @@ impl LockService {
     pub fn withdraw(&self, lock: &ActiveLock, requester: &Requester) -> Result<(), AuthorityError> {
         let needs = Needs {
             selections: vec![selection(&lock.root, false)],
-            counts: false,
+            ..Needs::default()
         };
         let reason = Some("the locked resource could not be created".to_owned());
         self.decide(needs, now(), &context(requester, reason), |rules, table| {
@@ -257,7 +259,7 @@ impl LockService {
         let now = now();
         let needs = Needs {
             selections: vec![selection(path, false)],
-            counts: false,
+            ..Needs::default()
         };
         self.decide(needs, now, &context(requester, None), |rules, table| {
             Ok(rules.refresh(table, token, path, timeout, requester.name(), now)?)
@@ -276,7 +278,7 @@ impl LockService {
         let now = now();
         let needs = Needs {
             selections: vec![selection(path, false)],
-            counts: false,
+            ..Needs::default()
         };
         self.decide(
             needs,
@@ -304,7 +306,7 @@ impl LockService {
         let lock = self.lock(token)?;
         let needs = Needs {
             selections: vec![selection(&lock.root, false)],
-            counts: false,
+            ..Needs::default()
         };
         self.decide(needs, now, &context(requester, reason), |rules, table| {
             rules
@@ -323,7 +325,7 @@ impl LockService {
         let now = now();
         let needs = Needs {
             selections: vec![selection(path, true)],
-            counts: false,
+            ..Needs::default()
         };
         self.decide(needs, now, &context(requester, reason), |rules, table| {
             let broken = rules.break_tree(table, path, now);
@@ -347,7 +349,7 @@ impl LockService {
         }
         let needs = Needs {
             selections: vec![selection(path, true)],
-            counts: false,
+            ..Needs::default()
         };
         self.decide(needs, now(), &context(requester, None), |rules, table| {
             Ok(rules.forget_tree(table, path))
@@ -359,7 +361,7 @@ impl LockService {
         let now = now();
         let needs = Needs {
             selections: vec![selection(&hold.path, false)],
-            counts: false,
+            ..Needs::default()
         };
         let reason = Some(hold.reason.clone());
         self.decide(needs, now, &context(requester, reason), |rules, table| {
@@ -380,7 +382,7 @@ impl LockService {
         let now = now();
         let needs = Needs {
             selections: vec![selection(path, false)],
-            counts: false,
+            ..Needs::default()
         };
         self.decide(needs, now, &context(requester, None), |rules, table| {
             rules

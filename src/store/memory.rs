@@ -162,7 +162,7 @@ impl LockStore for MemoryStore {
         decide: &mut dyn FnMut(&mut LockTable) -> bool,
     ) -> Result<(), StoreError> {
         let mut state = self.state();
-        let mut table = state.table(&needs.selections, now, true);
+        let mut table = state.table(&needs.selections, now, needs.latches);
         if needs.counts {
             table.set_counts(state.counts(context.actor.as_deref()));
         }

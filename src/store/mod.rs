@@ -301,6 +301,9 @@ pub struct Needs {
     pub selections: Vec<LockSelection>,
     /// The live lock counts (in all and of the actor), for lock limits.
     pub counts: bool,
+    /// The live write latches (writes in progress), for decisions that a
+    /// write in progress must hold off: admitting a write, granting a lock.
+    pub latches: bool,
 }
 
 /// The lock table: the source of truth for locks, holds and writes in
@@ -308,7 +311,7 @@ pub struct Needs {
 /// process sharing the state (the CLI, a second server) is seen at once.
 pub trait LockStore: Send + Sync {
     /// Decide in the core, commit in the store: in one transaction, loads
-    /// what `needs` selects (live locks, active holds, live latches, and the
+    /// what `needs` selects (live locks, active holds, and the latches and
     /// counts when asked) into a `LockTable`, runs `decide` on it and, if it
     /// returns true, writes the table's journaled changes with one audit
     /// event per lock or hold change (described by `context`) and commits.

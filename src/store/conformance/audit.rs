@@ -145,7 +145,12 @@ pub(super) fn history_records_filters_and_orders(stores: &Stores) {
 }
 
 pub(super) fn pruning_keeps_recent_events_and_counters(stores: &Stores) {
+    let empty = stores.audit.stats(T0).unwrap();
+    assert!(empty.events_by_kind.is_empty() && empty.held_by_scope.is_empty());
     acquire(stores, "urn:uuid:old", "/o", None, T0);
+    // A scrape between events counts what is there so far.
+    let early = stores.audit.stats(T0).unwrap();
+    assert_eq!(early.events_by_kind, vec![("acquired".to_owned(), 1)]);
     acquire(stores, "urn:uuid:new", "/n", None, T0.plus_seconds(60));
     let cutoff = T0.plus_seconds(30);
     assert_eq!(stores.audit.prune_history(cutoff).unwrap(), 1);

@@ -48,6 +48,7 @@ pub fn needs(path: &str, with_members: bool) -> Needs {
             with_members,
         }],
         counts: false,
+        latches: true,
     }
 }
 

@@ -142,6 +142,7 @@ fn counts_for(stores: &Stores, user: Option<&str>) -> (u64, u64) {
     let needs = Needs {
         selections: vec![],
         counts: true,
+        latches: false,
     };
     stores
         .locks
@@ -257,6 +258,18 @@ pub(super) fn latches_are_seen_renewed_and_released(stores: &Stores) {
     };
     assert!(at(soon));
     assert!(!at(T0.plus_seconds(20)));
+    // Decisions that do not ask for latches do not load them.
+    let without = Needs {
+        latches: false,
+        ..needs("/d/f", false)
+    };
+    stores
+        .locks
+        .transact(&without, T0, &context(None), &mut |table| {
+            assert!(table.latch_over(&p("/d/f"), Reach::Resource, T0).is_none());
+            false
+        })
+        .unwrap();
     // Released, it is gone at once.
     stores.locks.release_latch(&LatchId("w1".into())).unwrap();
     assert!(!at(T0));

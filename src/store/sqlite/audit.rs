@@ -9,6 +9,19 @@ use crate::store::{
     AuditStore, DEFAULT_HISTORY_LIMIT, HistoryFilter, LockEvent, LockStats, StoreError,
 };
 
+/// Adds the events recorded since the last count to the per-kind counters
+/// (inside a write transaction).
+fn fold_event_counts(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "INSERT INTO lock_event_count (kind, n)
+             SELECT kind, COUNT(*) FROM lock_event
+             WHERE id > (SELECT id FROM lock_event_counted) GROUP BY kind
+             ON CONFLICT (kind) DO UPDATE SET n = n + excluded.n;
+         UPDATE lock_event_counted SET id = coalesce((SELECT max(id) FROM lock_event), id);",
+    )?;
+    Ok(())
+}
+
 /// Audit events deleted per transaction when pruning.
 const PRUNE_BATCH: usize = 10_000;
 
@@ -73,26 +86,29 @@ impl AuditStore for SqliteStore {
     }
 
     fn stats(&self, now: Timestamp) -> Result<LockStats, StoreError> {
-        let conn = self.connection()?;
-        let counts = |sql: &str,
-                      params: &[&dyn rusqlite::ToSql]|
-         -> Result<Vec<(String, u64)>, StoreError> {
-            let mut stmt = conn.prepare_cached(sql)?;
-            let rows = stmt.query_map(params, |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
-                ))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        };
-        Ok(LockStats {
-            held_by_scope: counts(
-                "SELECT scope, count(*) FROM active_lock WHERE expires_ms > ?1 GROUP BY scope",
-                &[&millis(now)],
-            )?,
-            events_by_kind: counts("SELECT kind, n FROM lock_event_count ORDER BY kind", &[])?,
-        })
+        let stats = self.write(|tx, _| {
+            fold_event_counts(tx)?;
+            let counts = |sql: &str,
+                          params: &[&dyn rusqlite::ToSql]|
+             -> Result<Vec<(String, u64)>, StoreError> {
+                let mut stmt = tx.prepare_cached(sql)?;
+                let rows = stmt.query_map(params, |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+                    ))
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            };
+            Ok(Some(LockStats {
+                held_by_scope: counts(
+                    "SELECT scope, count(*) FROM active_lock WHERE expires_ms > ?1 GROUP BY scope",
+                    &[&millis(now)],
+                )?,
+                events_by_kind: counts("SELECT kind, n FROM lock_event_count ORDER BY kind", &[])?,
+            }))
+        })?;
+        Ok(stats.unwrap_or_default())
     }
 
     fn prune_history(&self, before: Timestamp) -> Result<u64, StoreError> {
@@ -101,7 +117,9 @@ impl AuditStore for SqliteStore {
         let mut pruned = 0;
         loop {
             let batch = self
-                .write(|tx| {
+                .write(|tx, _| {
+                    // Counted first: pruning never lowers the counters.
+                    fold_event_counts(tx)?;
                     let n = tx
                         .prepare_cached(
                             "DELETE FROM lock_event WHERE id IN \

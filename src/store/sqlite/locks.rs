@@ -10,6 +10,7 @@ use super::rows::{
 use super::{SqliteStore, member_range, millis, placeholders, timestamp};
 use crate::locks::{
     ActiveLock, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath, Timestamp,
+    WriteLatch,
 };
 use crate::store::{EventContext, LockSelection, LockStore, Needs, StoreError, event_kind};
 
@@ -54,17 +55,15 @@ fn with_now(now: Timestamp, keys: &[String]) -> Vec<rusqlite::types::Value> {
 
 /// Loads the live locks and active holds the selections need (§6.1
 /// coverage: the path and its ancestors; with members, the ordered range
-/// below the path), and with `latches` the live write latches too.
+/// below the path).
 fn load_selected(
     conn: &rusqlite::Connection,
     selections: &[LockSelection],
     now: Timestamp,
-    latches: bool,
 ) -> Result<LockTable, StoreError> {
     let keys = ancestor_keys(selections);
     let mut locks = Vec::new();
     let mut holds = Vec::new();
-    let mut latched = Vec::new();
     // One indexed lookup per table for all ancestors of all selected paths.
     let values = with_now(now, &keys);
     let marks = placeholders(keys.len());
@@ -83,19 +82,9 @@ fn load_selected(
             "SELECT {HOLD_COLUMNS} FROM hold \
              WHERE (until_ms IS NULL OR until_ms > ?1) AND path IN ({marks})"
         ),
-        by_key.clone(),
+        by_key,
         &mut holds,
     )?;
-    if latches {
-        query_latches(
-            conn,
-            &format!(
-                "SELECT {LATCH_COLUMNS} FROM write_latch WHERE expires_ms > ?1 AND path IN ({marks})"
-            ),
-            by_key,
-            &mut latched,
-        )?;
-    }
     for selection in selections.iter().filter(|s| s.with_members) {
         let (lo, hi) = member_range(&selection.path);
         let range = params![lo, hi, millis(now)];
@@ -116,16 +105,6 @@ fn load_selected(
             range,
             &mut holds,
         )?;
-        if latches {
-            query_latches(
-                conn,
-                &format!(
-                    "SELECT {LATCH_COLUMNS} FROM write_latch WHERE path >= ?1 AND path < ?2 AND expires_ms > ?3"
-                ),
-                range,
-                &mut latched,
-            )?;
-        }
     }
     let mut table = LockTable::default();
     for lock in locks {
@@ -134,10 +113,76 @@ fn load_selected(
     for hold in holds {
         table.load_hold(hold);
     }
-    for latch in latched {
+    Ok(table)
+}
+
+/// Adds the live write latches at the selected paths, their ancestors and
+/// (with members) below them, read from the latch database.
+fn load_latches(
+    latches: &rusqlite::Connection,
+    selections: &[LockSelection],
+    now: Timestamp,
+    table: &mut LockTable,
+) -> Result<(), StoreError> {
+    let keys = ancestor_keys(selections);
+    let values = with_now(now, &keys);
+    let mut found = Vec::new();
+    query_latches(
+        latches,
+        &format!(
+            "SELECT {LATCH_COLUMNS} FROM write_latch WHERE expires_ms > ?1 AND path IN ({})",
+            placeholders(keys.len())
+        ),
+        rusqlite::params_from_iter(values.iter()),
+        &mut found,
+    )?;
+    for selection in selections.iter().filter(|s| s.with_members) {
+        let (lo, hi) = member_range(&selection.path);
+        query_latches(
+            latches,
+            &format!(
+                "SELECT {LATCH_COLUMNS} FROM write_latch WHERE path >= ?1 AND path < ?2 AND expires_ms > ?3"
+            ),
+            params![lo, hi, millis(now)],
+            &mut found,
+        )?;
+    }
+    for latch in found {
         table.load_latch(latch);
     }
-    Ok(table)
+    Ok(())
+}
+
+/// Records a write's latches (in the latch database, while the lock
+/// table's write lock is held).
+fn insert_latches(latches: &rusqlite::Connection, rows: &[&WriteLatch]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let tx = latches.unchecked_transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO write_latch ({LATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
+        ))?;
+        for latch in rows {
+            stmt.execute(params![
+                latch.id.0,
+                latch.path.key(),
+                latch.reach.as_str(),
+                latch.holder,
+                millis(latch.expires),
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn delete_latches(latches: &rusqlite::Connection, id: &LatchId) -> Result<(), StoreError> {
+    latches
+        .prepare_cached("DELETE FROM write_latch WHERE id = ?1")?
+        .execute([&id.0])?;
+    Ok(())
 }
 
 /// Writes one journaled change, with its audit event.
@@ -220,18 +265,8 @@ fn apply(
             tx.prepare_cached("DELETE FROM hold WHERE path = ?1")?
                 .execute([hold.path.key()])?;
         }
-        LockChange::Latch(latch) => {
-            tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO write_latch ({LATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
-            ))?
-            .execute(params![
-                latch.id.0,
-                latch.path.key(),
-                latch.reach.as_str(),
-                latch.holder,
-                millis(latch.expires),
-            ])?;
-        }
+        // Written to the latch database by `transact`.
+        LockChange::Latch(_) => {}
     }
     Ok(())
 }
@@ -244,24 +279,46 @@ impl LockStore for SqliteStore {
         context: &EventContext,
         decide: &mut dyn FnMut(&mut LockTable) -> bool,
     ) -> Result<(), StoreError> {
-        self.write(|tx| {
-            let mut table = load_selected(tx, &needs.selections, now, true)?;
+        let work = |tx: &rusqlite::Transaction<'_>, latches: &rusqlite::Connection| {
+            let mut table = load_selected(tx, &needs.selections, now)?;
+            if needs.latches {
+                load_latches(latches, &needs.selections, now, &mut table)?;
+            }
             if needs.counts {
                 table.set_counts(lock_counts(tx, context.actor.as_deref())?);
             }
             if !decide(&mut table) {
                 return Ok(None);
             }
-            for change in table.take_changes() {
-                apply(tx, &change, now, context)?;
+            let changes = table.take_changes();
+            for change in &changes {
+                apply(tx, change, now, context)?;
             }
-            Ok(Some(()))
-        })
-        .map(|_| ())
+            let new_latches: Vec<&WriteLatch> = changes
+                .iter()
+                .filter_map(|c| match c {
+                    LockChange::Latch(latch) => Some(latch),
+                    _ => None,
+                })
+                .collect();
+            // Before the lock table commits, so that no other process
+            // decides between the two; if that commit fails after all, the
+            // latches go again (a retry must not find its own).
+            insert_latches(latches, &new_latches)?;
+            Ok(Some(new_latches.first().map(|l| l.id.clone())))
+        };
+        let undo = |latched: &Option<LatchId>, latches: &rusqlite::Connection| {
+            if let Some(id) = latched {
+                if let Err(e) = delete_latches(latches, id) {
+                    tracing::warn!(error = %e, "taking back a latch failed; it lapses with its lease");
+                }
+            }
+        };
+        self.write_undoing(work, undo).map(|_| ())
     }
 
     fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError> {
-        load_selected(&*self.connection()?, selections, now, false)
+        load_selected(&*self.connection()?, selections, now)
     }
 
     fn view_children(
@@ -274,7 +331,7 @@ impl LockStore for SqliteStore {
             path: collection.clone(),
             with_members: false,
         };
-        let mut table = load_selected(&conn, &[selection], now, false)?;
+        let mut table = load_selected(&conn, &[selection], now)?;
         // Roots one level below: in the member range, with no further '/'.
         let (lo, hi) = member_range(collection);
         let mut locks = Vec::new();
@@ -330,7 +387,7 @@ impl LockStore for SqliteStore {
     }
 
     fn remove_expired(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError> {
-        let expired = self.write(|tx| {
+        let expired = self.write(|tx, latches| {
             let mut expired = Vec::new();
             query_locks(
                 tx,
@@ -350,7 +407,8 @@ impl LockStore for SqliteStore {
                     &context,
                 )?;
             }
-            tx.prepare_cached("DELETE FROM write_latch WHERE expires_ms <= ?1")?
+            latches
+                .prepare_cached("DELETE FROM write_latch WHERE expires_ms <= ?1")?
                 .execute([millis(now)])?;
             tx.prepare_cached("DELETE FROM hold WHERE until_ms <= ?1")?
                 .execute([millis(now)])?;
@@ -363,23 +421,22 @@ impl LockStore for SqliteStore {
         if ids.is_empty() {
             return Ok(());
         }
-        self.write(|tx| {
+        // The latch database alone: no decision waits for a renewal.
+        let writer = self.writer();
+        let tx = writer.latches.unchecked_transaction()?;
+        {
             let mut stmt =
                 tx.prepare_cached("UPDATE write_latch SET expires_ms = ?2 WHERE id = ?1")?;
             for id in ids {
                 stmt.execute(params![id.0, millis(expires)])?;
             }
-            Ok(Some(()))
-        })
-        .map(|_| ())
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn release_latch(&self, id: &LatchId) -> Result<(), StoreError> {
-        self.write(|tx| {
-            tx.prepare_cached("DELETE FROM write_latch WHERE id = ?1")?
-                .execute([&id.0])?;
-            Ok(Some(()))
-        })
-        .map(|_| ())
+        // The latch database alone: no decision waits for a release.
+        delete_latches(&self.writer().latches, id)
     }
 }

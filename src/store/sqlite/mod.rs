@@ -16,6 +16,7 @@ mod schema;
 mod tests;
 
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
@@ -26,6 +27,9 @@ use crate::store::StoreError;
 
 /// The state database file inside the state directory.
 pub const DATABASE_FILE: &str = "deadbolt.sqlite3";
+
+/// The write latches' database beside it (see `schema::LATCHES`).
+pub const LATCH_FILE: &str = "latches.sqlite3";
 
 /// How long a statement waits for another writer (process) before SQLite
 /// reports the database busy.
@@ -52,54 +56,99 @@ impl From<r2d2::Error> for StoreError {
 
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    /// The one connection this process writes with. Writers take turns
+    /// on it before asking SQLite for its write lock: waiting on a mutex
+    /// wakes at once, while SQLite's busy handler sleeps and polls (up to
+    /// 100 ms a turn); and one connection keeps its page cache warm, where
+    /// writers on several would each find theirs invalidated by the others'
+    /// commits. Other processes are still kept out by SQLite's lock.
+    writer: Mutex<Writer>,
+}
+
+/// The connections this process writes with: the lock table, and the
+/// write latches' database beside it (see `schema::LATCHES`).
+struct Writer {
+    main: rusqlite::Connection,
+    latches: rusqlite::Connection,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database in `state_dir`.
+    /// Opens (creating if needed) the databases in `state_dir`.
     pub fn open(state_dir: &Path) -> Result<Self, StoreError> {
         let file = state_dir.join(DATABASE_FILE);
+        let latch_file = state_dir.join(LATCH_FILE);
         // WAL mode is a property of the file: set it once, on one connection,
         // before the pool opens several (which would race for the lock).
-        {
-            let mut conn = rusqlite::Connection::open(&file)?;
-            conn.busy_timeout(BUSY_TIMEOUT)?;
-            conn.execute_batch("PRAGMA journal_mode = WAL;")?;
-            schema::migrate(&mut conn)?;
-        }
-        let manager = SqliteConnectionManager::file(file).with_init(|c| {
-            // busy_timeout first, so the other pragmas wait instead of failing.
-            // NORMAL in WAL mode: a commit survives the process dying (kill -9);
-            // only a power loss may take the last transactions.
-            c.busy_timeout(BUSY_TIMEOUT)?;
-            c.execute_batch("PRAGMA synchronous = NORMAL;")
-        });
+        let mut main = rusqlite::Connection::open(&file)?;
+        main.busy_timeout(BUSY_TIMEOUT)?;
+        main.execute_batch("PRAGMA journal_mode = WAL;")?;
+        schema::migrate(&mut main)?;
+        prepare_connection(&mut main)?;
+        let latches = rusqlite::Connection::open(&latch_file)?;
+        latches.busy_timeout(BUSY_TIMEOUT)?;
+        latches.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")?;
+        latches.execute_batch(schema::LATCHES)?;
+        let manager = SqliteConnectionManager::file(file).with_init(prepare_connection);
         let pool = r2d2::Pool::builder()
             .max_size(8)
             .build(manager)
             .map_err(StoreError::database)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: Mutex::new(Writer { main, latches }),
+        })
+    }
+
+    /// This process's write connections, once the writers before are done.
+    fn writer(&self) -> MutexGuard<'_, Writer> {
+        // A panic mid-transaction drops (rolls back) its transaction before
+        // the guard, so a poisoned connection is as good as new.
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn connection(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
         Ok(self.pool.get()?)
     }
 
-    /// Runs `work` in one `BEGIN IMMEDIATE` transaction (the write lock is
-    /// taken first, so nothing changes between its reads and its writes)
-    /// and commits when it returns `Ok(Some(_))`; `Ok(None)` rolls back.
-    /// A busy database is retried: `work` must be re-runnable.
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the lock table
+    /// (the write lock is taken first, so nothing changes between its reads
+    /// and its writes) and commits when it returns `Ok(Some(_))`; `Ok(None)`
+    /// rolls back. `work` also gets the latch database, which every process
+    /// writes only while it holds the lock table's write lock (except to
+    /// delete its own latches). A busy database is retried: `work` must be
+    /// re-runnable.
     fn write<T>(
         &self,
-        mut work: impl FnMut(&rusqlite::Transaction<'_>) -> Result<Option<T>, StoreError>,
+        work: impl FnMut(
+            &rusqlite::Transaction<'_>,
+            &rusqlite::Connection,
+        ) -> Result<Option<T>, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        self.write_undoing(work, |_, _| {})
+    }
+
+    /// `write`, where `undo` takes back what `work` wrote to the latch
+    /// database when the lock table's commit fails after all.
+    fn write_undoing<T>(
+        &self,
+        mut work: impl FnMut(
+            &rusqlite::Transaction<'_>,
+            &rusqlite::Connection,
+        ) -> Result<Option<T>, StoreError>,
+        undo: impl Fn(&T, &rusqlite::Connection),
     ) -> Result<Option<T>, StoreError> {
         let mut attempt = 1;
         loop {
             let result = (|| -> Result<Option<T>, StoreError> {
-                let mut conn = self.connection()?;
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let outcome = work(&tx)?;
-                if outcome.is_some() {
-                    tx.commit()?;
+                let mut writer = self.writer();
+                let Writer { main, latches } = &mut *writer;
+                let tx = main.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let outcome = work(&tx, latches)?;
+                if let Some(done) = &outcome {
+                    if let Err(e) = tx.commit() {
+                        undo(done, latches);
+                        return Err(e.into());
+                    }
                 }
                 Ok(outcome)
             })();
@@ -113,6 +162,15 @@ impl SqliteStore {
             }
         }
     }
+}
+
+/// Settings of every connection to the lock table, reader or writer.
+fn prepare_connection(c: &mut rusqlite::Connection) -> rusqlite::Result<()> {
+    // busy_timeout first, so the other pragmas wait instead of failing.
+    // NORMAL in WAL mode: a commit survives the process dying (kill -9);
+    // only a power loss may take the last transactions.
+    c.busy_timeout(BUSY_TIMEOUT)?;
+    c.execute_batch("PRAGMA synchronous = NORMAL;")
 }
 
 /// The key prefix that members of `path` start with (`""` for the root).

@@ -85,7 +85,8 @@ impl PropertyStore for SqliteStore {
         ops: &[PatchOp],
     ) -> Result<(), StoreError> {
         ensure_permitted(permit, path)?;
-        let mut conn = self.connection()?;
+        let mut writer = self.writer();
+        let conn = &mut writer.main;
         let tx = conn.transaction()?;
         let key = path.key();
         for op in ops {
@@ -116,7 +117,8 @@ impl PropertyStore for SqliteStore {
         depth: CopyDepth,
     ) -> Result<(), StoreError> {
         ensure_permitted(permit, to)?;
-        let conn = self.connection()?;
+        let writer = self.writer();
+        let conn = &writer.main;
         let (lo, hi) = member_range(from);
         // Rows of the root itself and, for a tree copy, of every member.
         let (lo, hi) = match depth {
@@ -146,7 +148,8 @@ impl PropertyStore for SqliteStore {
     ) -> Result<(), StoreError> {
         ensure_permitted(permit, from)?;
         ensure_permitted(permit, to)?;
-        let conn = self.connection()?;
+        let writer = self.writer();
+        let conn = &writer.main;
         let (lo, hi) = member_range(from);
         conn.prepare_cached(&format!(
             "UPDATE OR REPLACE dead_property SET path = ?4 || substr(path, length(?5) + 1) WHERE {IN_TREE}"
@@ -156,7 +159,8 @@ impl PropertyStore for SqliteStore {
     }
 
     fn forget(&self, permit: &WritePermit, paths: &[ResourcePath]) -> Result<(), StoreError> {
-        let mut conn = self.connection()?;
+        let mut writer = self.writer();
+        let conn = &mut writer.main;
         let tx = conn.transaction()?;
         for path in paths {
             ensure_permitted(permit, path)?;
@@ -169,7 +173,8 @@ impl PropertyStore for SqliteStore {
 
     fn forget_tree(&self, permit: &WritePermit, path: &ResourcePath) -> Result<(), StoreError> {
         ensure_permitted(permit, path)?;
-        let conn = self.connection()?;
+        let writer = self.writer();
+        let conn = &writer.main;
         let (lo, hi) = member_range(path);
         conn.prepare_cached(&format!("DELETE FROM dead_property WHERE {IN_TREE}"))?
             .execute(params![path.key(), lo, hi])?;

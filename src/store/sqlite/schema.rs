@@ -82,29 +82,18 @@ const MIGRATIONS: &[&str] = &[
         UPDATE lock_count SET live = live - 1 WHERE principal = coalesce(OLD.principal, '');
     END;
     ",
-    // 2: writes in progress, visible to every process on this database
-    // (a row per latched path, with a lease its process renews); and audit
-    // events counted per kind by a trigger, so metrics read a few rows and
-    // pruning the trail does not lower the counters.
+    // 2: audit events counted per kind, for the metrics: `stats` folds the
+    // events after `lock_event_counted.id` into `lock_event_count` (and so
+    // does pruning, before it deletes), so a scrape reads only new events
+    // and recording an event costs nothing more.
     "
-    CREATE TABLE write_latch (
-        id         TEXT NOT NULL,
-        path       TEXT NOT NULL,
-        reach      TEXT NOT NULL,
-        holder     TEXT NOT NULL,
-        expires_ms INTEGER NOT NULL,
-        PRIMARY KEY (id, path)
-    ) WITHOUT ROWID;
-    CREATE INDEX write_latch_path ON write_latch (path);
     CREATE TABLE lock_event_count (
         kind TEXT PRIMARY KEY,
         n    INTEGER NOT NULL
     ) WITHOUT ROWID;
+    CREATE TABLE lock_event_counted (id INTEGER NOT NULL);
     INSERT INTO lock_event_count (kind, n) SELECT kind, COUNT(*) FROM lock_event GROUP BY kind;
-    CREATE TRIGGER lock_event_count_insert AFTER INSERT ON lock_event BEGIN
-        INSERT INTO lock_event_count (kind, n) VALUES (NEW.kind, 1)
-            ON CONFLICT (kind) DO UPDATE SET n = n + 1;
-    END;
+    INSERT INTO lock_event_counted (id) SELECT coalesce(max(id), 0) FROM lock_event;
     ",
 ];
 
@@ -129,3 +118,23 @@ pub fn migrate(conn: &mut rusqlite::Connection) -> Result<(), StoreError> {
     tx.commit()?;
     Ok(())
 }
+
+/// Writes in progress, in a database of their own (`latches.sqlite3`,
+/// attached as `latch`): a row per latched path, with a lease its process
+/// renews. They need no durability (a crash ends every write, and a lapsed
+/// lease counts for nothing), so that file runs with `synchronous = OFF`:
+/// a write's latch costs no fsync, neither at commit nor at checkpoint, and
+/// never forces a checkpoint of the lock table. Keyed by path alone (one
+/// b-tree to write per latch): decisions look latches up by path, while
+/// release and renewal by id scan a table that holds only the writes in
+/// progress.
+pub const LATCHES: &str = "
+CREATE TABLE IF NOT EXISTS write_latch (
+    path       TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    reach      TEXT NOT NULL,
+    holder     TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (path, id)
+) WITHOUT ROWID;
+";

@@ -58,6 +58,7 @@ fn needs(path: &str) -> Needs {
             with_members: false,
         }],
         counts: true,
+        latches: true,
     }
 }
 
@@ -131,8 +132,7 @@ fn an_older_database_is_migrated_with_its_counts() {
         let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
         conn.execute_batch(
             "DROP TRIGGER lock_count_insert; DROP TRIGGER lock_count_delete;
-             DROP TABLE lock_count; DROP TRIGGER lock_event_count_insert;
-             DROP TABLE lock_event_count; DROP TABLE write_latch;
+             DROP TABLE lock_count; DROP TABLE lock_event_count; DROP TABLE lock_event_counted;
              PRAGMA user_version = 0;",
         )
         .unwrap();
@@ -198,15 +198,42 @@ fn busy_and_locked_databases_are_told_apart_from_failures() {
 }
 
 #[test]
-fn a_writer_holding_the_database_makes_others_wait_not_fail() {
+fn a_writer_holding_the_database_makes_decisions_wait_not_fail() {
     let dir = tempfile::tempdir().unwrap();
     let s = stores(dir.path());
-    let mut conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .unwrap();
-    let waiter = std::thread::spawn(move || s.locks.release_latch(&LatchId("none".into())));
-    std::thread::sleep(Duration::from_millis(300));
-    drop(tx);
-    waiter.join().unwrap().unwrap();
+    for file in [DATABASE_FILE, LATCH_FILE] {
+        let mut conn = rusqlite::Connection::open(dir.path().join(file)).unwrap();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+        let locks = Arc::clone(&s.locks);
+        let waiter = std::thread::spawn(move || {
+            // A write's admission: a decision that writes a latch.
+            let lease = LatchLease {
+                id: LatchId(format!("w-{file}")),
+                holder: "test".into(),
+                expires: T0.plus_seconds(10),
+            };
+            let put = WriteIntent::new().touches(&p("/w"), Reach::Resource);
+            let mut admitted = false;
+            locks
+                .transact(&needs("/w"), T0, &EventContext::default(), &mut |table| {
+                    admitted = LockRules::default()
+                        .admit(table, &put, &[], None, &lease, T0)
+                        .is_ok_and(|a| a.latched);
+                    admitted
+                })
+                .map(|()| admitted)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !waiter.is_finished(),
+            "{file}: the decision waits for the writer"
+        );
+        drop(tx);
+        assert!(waiter.join().unwrap().unwrap(), "{file}: then it runs");
+        s.locks
+            .release_latch(&LatchId(format!("w-{file}")))
+            .unwrap();
+    }
 }
