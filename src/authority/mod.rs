@@ -31,7 +31,7 @@ use crate::locks::{
 };
 use crate::store::{
     AuditStore, EventContext, HistoryFilter, LockEvent, LockSelection, LockStats, LockStore, Needs,
-    StoreError, Stores,
+    StoreError, Stores, Writes,
 };
 
 /// Why the authority said no.
@@ -165,7 +165,10 @@ impl LockService {
                 .map(|(path, reach)| selection(path, *reach == Reach::Subtree))
                 .collect(),
             latches: true,
-            ..Needs::default()
+            // Admitting a write never changes locks: other processes' lock
+            // decisions need not wait for it.
+            writes: Writes::LatchesOnly,
+            counts: false,
         };
         let lease = self.latches.lease(now);
         let admission = self.decide(needs, now, &context(requester, None), |rules, table| {
@@ -202,6 +205,7 @@ impl LockService {
             selections,
             counts: true,
             latches: true,
+            writes: Writes::Locks,
         };
         let request = LockRequest {
             token: LockToken(format!("urn:uuid:{}", uuid::Uuid::new_v4())),

@@ -310,3 +310,63 @@ fn the_audit_trail_is_pruned_only_with_a_retention() {
     assert_eq!(brief.prune_history().unwrap(), 1);
     assert!(brief.history(&HistoryFilter::default()).unwrap().is_empty());
 }
+
+/// Writes and locks on one path, decided by two "processes" (two stores on
+/// one SQLite directory, each with its own connections) at full speed: a
+/// write's admission takes only the latch database's lock, a lock's grant
+/// both, so this checks that the two still exclude each other. Each side
+/// goes on until both have got through often (bounded).
+#[test]
+fn writes_and_locks_decided_in_two_processes_never_overlap() {
+    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    const ENOUGH: u32 = 50;
+    const ATTEMPTS: u32 = 20_000;
+    let (_dir, a, b) = two_processes();
+    let anyone = Requester::default();
+    let (writes, locks) = (AtomicU32::new(0), AtomicU32::new(0));
+    let done = || writes.load(Relaxed) >= ENOUGH && locks.load(Relaxed) >= ENOUGH;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..ATTEMPTS {
+                if done() {
+                    break;
+                }
+                if let Ok(permit) = a.admit(put("/f"), &[], &anyone) {
+                    writes.fetch_add(1, Relaxed);
+                    std::thread::yield_now();
+                    assert!(
+                        a.covering_locks(&p("/f")).unwrap().is_empty(),
+                        "a lock was granted while a write was admitted"
+                    );
+                    drop(permit);
+                }
+                std::thread::yield_now();
+            }
+        });
+        scope.spawn(|| {
+            for _ in 0..ATTEMPTS {
+                if done() {
+                    break;
+                }
+                let new = new_lock("/f", LockDepth::Zero);
+                if let Ok(grant) = b.acquire(new, None, &[], &anyone) {
+                    locks.fetch_add(1, Relaxed);
+                    assert!(
+                        matches!(
+                            b.admit(put("/f"), &[], &anyone),
+                            Err(AuthorityError::Refused(LockError::Locked { .. }))
+                        ),
+                        "a write was admitted on a locked path"
+                    );
+                    b.release(&grant.lock.token, &p("/f"), &anyone).unwrap();
+                }
+                std::thread::yield_now();
+            }
+        });
+    });
+    let (writes, locks) = (writes.into_inner(), locks.into_inner());
+    assert!(
+        writes > 0 && locks > 0,
+        "both sides got through: {writes} writes, {locks} locks"
+    );
+}

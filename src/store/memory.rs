@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use super::{
     AuditStore, CopyDepth, DEFAULT_HISTORY_LIMIT, DeadProperty, EventContext, HistoryFilter,
     LockEvent, LockSelection, LockStats, LockStore, MemberProperties, Needs, PatchOp, PropertyName,
-    PropertyStore, StoreError, ensure_permitted, event_kind,
+    PropertyStore, StoreError, Writes, ensure_permitted, event_kind,
 };
 use crate::authority::permit::WritePermit;
 use crate::locks::{
@@ -167,7 +167,14 @@ impl LockStore for MemoryStore {
             table.set_counts(state.counts(context.actor.as_deref()));
         }
         if decide(&mut table) {
-            for change in table.take_changes() {
+            let changes = table.take_changes();
+            let latch_only = |c: &LockChange| matches!(c, LockChange::Latch(_));
+            if needs.writes == Writes::LatchesOnly && !changes.iter().all(latch_only) {
+                return Err(StoreError::database(
+                    "a latch-only decision changed locks or holds",
+                ));
+            }
+            for change in changes {
                 state.apply(change, now, context);
             }
         }

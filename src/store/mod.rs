@@ -304,6 +304,19 @@ pub struct Needs {
     /// The live write latches (writes in progress), for decisions that a
     /// write in progress must hold off: admitting a write, granting a lock.
     pub latches: bool,
+    /// What the decision may change.
+    pub writes: Writes,
+}
+
+/// What a decision may change, so that a store locks no more than that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Writes {
+    /// Locks and holds (and latches, with `Needs::latches`).
+    #[default]
+    Locks,
+    /// Write latches only: admitting a write. Such a decision reads the
+    /// locks and holds but never changes them.
+    LatchesOnly,
 }
 
 /// The lock table: the source of truth for locks, holds and writes in

@@ -9,7 +9,7 @@ pub use crate::locks::{
 };
 pub use crate::store::{
     CopyDepth, DeadProperty, EventContext, HistoryFilter, LockSelection, Needs, PatchOp,
-    PropertyName, Stores,
+    PropertyName, Stores, Writes,
 };
 
 pub const T0: Timestamp = Timestamp(1_000_000);
@@ -49,6 +49,7 @@ pub fn needs(path: &str, with_members: bool) -> Needs {
         }],
         counts: false,
         latches: true,
+        writes: Writes::Locks,
     }
 }
 

@@ -143,6 +143,7 @@ fn counts_for(stores: &Stores, user: Option<&str>) -> (u64, u64) {
         selections: vec![],
         counts: true,
         latches: false,
+        writes: Writes::Locks,
     };
     stores
         .locks
@@ -288,4 +289,56 @@ pub(super) fn latches_are_seen_renewed_and_released(stores: &Stores) {
         Reach::Subtree,
         T0.plus_seconds(30)
     ));
+}
+
+pub(super) fn latch_only_decisions_change_nothing_else(stores: &Stores) {
+    let lease = LatchLease {
+        id: LatchId("w".into()),
+        holder: "conformance".into(),
+        expires: T0.plus_seconds(10),
+    };
+    let latch_only = Needs {
+        writes: Writes::LatchesOnly,
+        ..needs("/f", false)
+    };
+    let put = WriteIntent::new().touches(&p("/f"), Reach::Resource);
+    let mut admitted = false;
+    stores
+        .locks
+        .transact(&latch_only, T0, &context(None), &mut |table| {
+            admitted = LockRules::default()
+                .admit(table, &put, &[], None, &lease, T0)
+                .is_ok();
+            admitted
+        })
+        .unwrap();
+    assert!(admitted);
+    assert!(!latch(
+        stores,
+        "w2",
+        "/f",
+        Reach::Resource,
+        T0.plus_seconds(10)
+    ));
+    // A latch-only decision that changes a lock is refused and writes nothing.
+    let request = LockRequest {
+        token: LockToken("urn:uuid:sneaky".into()),
+        root: p("/g"),
+        root_is_collection: false,
+        scope: LockScope::Exclusive,
+        depth: LockDepth::Zero,
+        owner: None,
+        principal: None,
+        client: LockClient::default(),
+        timeout: vec![TimeoutRequest::Seconds(60)],
+    };
+    let refused = stores
+        .locks
+        .transact(&latch_only, T0, &context(None), &mut |table| {
+            LockRules::default()
+                .acquire(table, request.clone(), T0)
+                .is_ok()
+        });
+    assert!(refused.is_err());
+    assert!(stores.locks.all_locks(T0).unwrap().is_empty());
 }

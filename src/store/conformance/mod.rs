@@ -56,6 +56,10 @@ const CHECKS: &[(&str, Check)] = &[
         lock_counts_follow_every_change,
     ),
     (
+        "latch_only_decisions_change_nothing_else",
+        latch_only_decisions_change_nothing_else,
+    ),
+    (
         "latches_are_seen_renewed_and_released",
         latches_are_seen_renewed_and_released,
     ),

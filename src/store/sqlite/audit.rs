@@ -86,7 +86,7 @@ impl AuditStore for SqliteStore {
     }
 
     fn stats(&self, now: Timestamp) -> Result<LockStats, StoreError> {
-        let stats = self.write(|tx, _| {
+        let stats = self.write(|tx| {
             fold_event_counts(tx)?;
             let counts = |sql: &str,
                           params: &[&dyn rusqlite::ToSql]|
@@ -117,7 +117,7 @@ impl AuditStore for SqliteStore {
         let mut pruned = 0;
         loop {
             let batch = self
-                .write(|tx, _| {
+                .write(|tx| {
                     // Counted first: pruning never lowers the counters.
                     fold_event_counts(tx)?;
                     let n = tx

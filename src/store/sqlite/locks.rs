@@ -7,12 +7,12 @@ use super::rows::{
     HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches, query_locks,
     record_event,
 };
-use super::{SqliteStore, member_range, millis, placeholders, timestamp};
+use super::{Locking, SqliteStore, member_range, millis, placeholders, timestamp};
 use crate::locks::{
     ActiveLock, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath, Timestamp,
     WriteLatch,
 };
-use crate::store::{EventContext, LockSelection, LockStore, Needs, StoreError, event_kind};
+use crate::store::{EventContext, LockSelection, LockStore, Needs, StoreError, Writes, event_kind};
 
 /// Live locks in all, and those of `user`.
 fn lock_counts(conn: &rusqlite::Connection, user: Option<&str>) -> Result<LockCounts, StoreError> {
@@ -153,28 +153,20 @@ fn load_latches(
     Ok(())
 }
 
-/// Records a write's latches (in the latch database, while the lock
-/// table's write lock is held).
-fn insert_latches(latches: &rusqlite::Connection, rows: &[&WriteLatch]) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
+/// Records a write's latches (in the latch database's transaction).
+fn insert_latches(latches: &rusqlite::Connection, rows: &[WriteLatch]) -> Result<(), StoreError> {
+    let mut stmt = latches.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO write_latch ({LATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
+    ))?;
+    for latch in rows {
+        stmt.execute(params![
+            latch.id.0,
+            latch.path.key(),
+            latch.reach.as_str(),
+            latch.holder,
+            millis(latch.expires),
+        ])?;
     }
-    let tx = latches.unchecked_transaction()?;
-    {
-        let mut stmt = tx.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO write_latch ({LATCH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
-        ))?;
-        for latch in rows {
-            stmt.execute(params![
-                latch.id.0,
-                latch.path.key(),
-                latch.reach.as_str(),
-                latch.holder,
-                millis(latch.expires),
-            ])?;
-        }
-    }
-    tx.commit()?;
     Ok(())
 }
 
@@ -279,9 +271,14 @@ impl LockStore for SqliteStore {
         context: &EventContext,
         decide: &mut dyn FnMut(&mut LockTable) -> bool,
     ) -> Result<(), StoreError> {
-        let work = |tx: &rusqlite::Transaction<'_>, latches: &rusqlite::Connection| {
+        let locking = match (needs.writes, needs.latches) {
+            (Writes::LatchesOnly, _) => Locking::LatchesOnly,
+            (Writes::Locks, true) => Locking::Both,
+            (Writes::Locks, false) => Locking::LockTable,
+        };
+        let work = |tx: &rusqlite::Transaction<'_>, latches: Option<&rusqlite::Transaction<'_>>| {
             let mut table = load_selected(tx, &needs.selections, now)?;
-            if needs.latches {
+            if let Some(latches) = latches {
                 load_latches(latches, &needs.selections, now, &mut table)?;
             }
             if needs.counts {
@@ -290,31 +287,30 @@ impl LockStore for SqliteStore {
             if !decide(&mut table) {
                 return Ok(None);
             }
-            let changes = table.take_changes();
-            for change in &changes {
-                apply(tx, change, now, context)?;
-            }
-            let new_latches: Vec<&WriteLatch> = changes
-                .iter()
-                .filter_map(|c| match c {
-                    LockChange::Latch(latch) => Some(latch),
-                    _ => None,
-                })
-                .collect();
-            // Before the lock table commits, so that no other process
-            // decides between the two; if that commit fails after all, the
-            // latches go again (a retry must not find its own).
-            insert_latches(latches, &new_latches)?;
-            Ok(Some(new_latches.first().map(|l| l.id.clone())))
-        };
-        let undo = |latched: &Option<LatchId>, latches: &rusqlite::Connection| {
-            if let Some(id) = latched {
-                if let Err(e) = delete_latches(latches, id) {
-                    tracing::warn!(error = %e, "taking back a latch failed; it lapses with its lease");
+            let mut new_latches = Vec::new();
+            for change in table.take_changes() {
+                match change {
+                    LockChange::Latch(latch) => new_latches.push(latch),
+                    _ if locking == Locking::LatchesOnly => {
+                        return Err(StoreError::database(
+                            "a latch-only decision changed locks or holds",
+                        ));
+                    }
+                    other => apply(tx, &other, now, context)?,
                 }
             }
+            match latches {
+                Some(latches) => insert_latches(latches, &new_latches)?,
+                None if new_latches.is_empty() => {}
+                None => {
+                    return Err(StoreError::database(
+                        "a decision latched paths without loading latches",
+                    ));
+                }
+            }
+            Ok(Some(()))
         };
-        self.write_undoing(work, undo).map(|_| ())
+        self.write_with(locking, work).map(|_| ())
     }
 
     fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError> {
@@ -387,7 +383,7 @@ impl LockStore for SqliteStore {
     }
 
     fn remove_expired(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError> {
-        let expired = self.write(|tx, latches| {
+        let expired = self.write_with(Locking::Both, |tx, latches| {
             let mut expired = Vec::new();
             query_locks(
                 tx,
@@ -407,9 +403,11 @@ impl LockStore for SqliteStore {
                     &context,
                 )?;
             }
-            latches
-                .prepare_cached("DELETE FROM write_latch WHERE expires_ms <= ?1")?
-                .execute([millis(now)])?;
+            if let Some(latches) = latches {
+                latches
+                    .prepare_cached("DELETE FROM write_latch WHERE expires_ms <= ?1")?
+                    .execute([millis(now)])?;
+            }
             tx.prepare_cached("DELETE FROM hold WHERE until_ms <= ?1")?
                 .execute([millis(now)])?;
             Ok(Some(expired))

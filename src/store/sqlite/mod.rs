@@ -113,41 +113,62 @@ impl SqliteStore {
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the lock table
     /// (the write lock is taken first, so nothing changes between its reads
     /// and its writes) and commits when it returns `Ok(Some(_))`; `Ok(None)`
-    /// rolls back. `work` also gets the latch database, which every process
-    /// writes only while it holds the lock table's write lock (except to
-    /// delete its own latches). A busy database is retried: `work` must be
-    /// re-runnable.
+    /// rolls back. A busy database is retried: `work` must be re-runnable.
     fn write<T>(
         &self,
-        work: impl FnMut(
-            &rusqlite::Transaction<'_>,
-            &rusqlite::Connection,
-        ) -> Result<Option<T>, StoreError>,
+        mut work: impl FnMut(&rusqlite::Transaction<'_>) -> Result<Option<T>, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        self.write_undoing(work, |_, _| {})
+        self.write_with(Locking::LockTable, |tx, _| work(tx))
     }
 
-    /// `write`, where `undo` takes back what `work` wrote to the latch
-    /// database when the lock table's commit fails after all.
-    fn write_undoing<T>(
+    /// `write` with the latch database locked as `locking` says; `work`
+    /// gets its transaction too (`None` for `Locking::LockTable`).
+    ///
+    /// The order is what keeps decisions serialised across processes: a
+    /// transaction that changes the lock table and reads latches holds
+    /// both write locks and commits the lock table first, so a latch-only
+    /// decision, which takes the latch database's lock before it reads the
+    /// lock table, always reads every lock such a transaction made.
+    fn write_with<T>(
         &self,
+        locking: Locking,
         mut work: impl FnMut(
             &rusqlite::Transaction<'_>,
-            &rusqlite::Connection,
+            Option<&rusqlite::Transaction<'_>>,
         ) -> Result<Option<T>, StoreError>,
-        undo: impl Fn(&T, &rusqlite::Connection),
     ) -> Result<Option<T>, StoreError> {
         let mut attempt = 1;
         loop {
             let result = (|| -> Result<Option<T>, StoreError> {
                 let mut writer = self.writer();
                 let Writer { main, latches } = &mut *writer;
-                let tx = main.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let outcome = work(&tx, latches)?;
-                if let Some(done) = &outcome {
-                    if let Err(e) = tx.commit() {
-                        undo(done, latches);
-                        return Err(e.into());
+                let (main_tx, latch_tx) = match locking {
+                    Locking::LockTable => (
+                        main.transaction_with_behavior(TransactionBehavior::Immediate)?,
+                        None,
+                    ),
+                    Locking::Both => {
+                        let main_tx =
+                            main.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                        let latch_tx =
+                            latches.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                        (main_tx, Some(latch_tx))
+                    }
+                    Locking::LatchesOnly => {
+                        let latch_tx =
+                            latches.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                        // A read of the lock table that starts after the
+                        // latch lock is held.
+                        let main_tx =
+                            main.transaction_with_behavior(TransactionBehavior::Deferred)?;
+                        (main_tx, Some(latch_tx))
+                    }
+                };
+                let outcome = work(&main_tx, latch_tx.as_ref())?;
+                if outcome.is_some() {
+                    main_tx.commit()?;
+                    if let Some(latch_tx) = latch_tx {
+                        latch_tx.commit()?;
                     }
                 }
                 Ok(outcome)
@@ -162,6 +183,17 @@ impl SqliteStore {
             }
         }
     }
+}
+
+/// Which write locks a transaction takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Locking {
+    /// The lock table's only.
+    LockTable,
+    /// The lock table's, then the latch database's.
+    Both,
+    /// The latch database's only (the lock table is read).
+    LatchesOnly,
 }
 
 /// Settings of every connection to the lock table, reader or writer.

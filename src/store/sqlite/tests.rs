@@ -8,7 +8,7 @@ use crate::authority::permit::WritePermit;
 use crate::locks::{LatchId, LatchLease, LockRules, Reach, WriteIntent};
 use crate::store::conformance::{self, Fixture};
 use crate::store::{
-    EventContext, HistoryFilter, LockSelection, Needs, PatchOp, PropertyName, Stores,
+    EventContext, HistoryFilter, LockSelection, Needs, PatchOp, PropertyName, Stores, Writes,
 };
 
 fn p(path: &str) -> ResourcePath {
@@ -59,6 +59,7 @@ fn needs(path: &str) -> Needs {
         }],
         counts: true,
         latches: true,
+        writes: Writes::Locks,
     }
 }
 
