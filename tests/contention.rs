@@ -6,13 +6,13 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use support::lock::*;
 use support::process::together;
-use support::{DAV, Response, TestServer, propfind_dav_props, raw_exchange, upload_reaches_disk};
+use support::{
+    DAV, Response, SlowUpload, TestServer, propfind_dav_props, raw_exchange, upload_reaches_disk,
+};
 
 /// Upper bound for one whole scenario (the machine may be busy).
 const SCENARIO_LIMIT: Duration = Duration::from_secs(240);
@@ -236,19 +236,7 @@ fn a_streaming_put_latches_its_path_until_it_finishes_i9() {
     let s = TestServer::start();
     assert_eq!(s.mkcol("/c/").status, 201);
     assert_eq!(put(&s, "/c/f.bin", "old").status, 201);
-    let body: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
-
-    let mut stream = TcpStream::connect(&s.addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let head = format!(
-        "PUT /c/f.bin HTTP/1.1\r\nHost: {}\r\nContent-Length: {LEN}\r\nConnection: close\r\n\r\n",
-        s.addr
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(&body[..LEN / 4]).unwrap();
-    stream.flush().unwrap();
+    let upload = SlowUpload::start(&s, "/c/f.bin", LEN);
     assert!(
         upload_reaches_disk(&s.root().join("c")),
         "the upload never reached the disk"
@@ -272,15 +260,7 @@ fn a_streaming_put_latches_its_path_until_it_finishes_i9() {
     // A sibling is another resource: not held off.
     assert_eq!(put(&s, "/c/g.txt", "G").status, 201);
 
-    stream.write_all(&body[LEN / 4..]).unwrap();
-    stream.flush().unwrap();
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    let text = String::from_utf8_lossy(&answer);
-    assert!(
-        text.starts_with("HTTP/1.1 204"),
-        "the upload's answer: {text}"
-    );
+    let body = upload.finish(204);
     assert!(
         s.get("/c/f.bin").bytes == body,
         "f.bin is not the uploaded body"

@@ -6,14 +6,12 @@
 //! within their lease; clients racing through both get exactly one lock.
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use support::admin::{array, cli_on, tokens};
 use support::lock::*;
 use support::process::{kill_9, start_beside, together};
-use support::{Response, TestServer, poll, upload_reaches_disk};
+use support::{Response, SlowUpload, TestServer, poll, upload_reaches_disk};
 
 /// The write latch lease (10 s), with room for a slow machine.
 const LEASE_BOUND: Duration = Duration::from_secs(30);
@@ -21,24 +19,6 @@ const LEASE_BOUND: Duration = Duration::from_secs(30);
 fn assert_being_written(r: &Response, what: &str) {
     assert_eq!(r.status, 423, "{what}: {r:?}");
     assert!(r.body.contains("being written"), "{what}: {r:?}");
-}
-
-/// Starts a PUT of `len` bytes to `path` and sends only a quarter of it;
-/// returns the connection and the whole body.
-fn start_slow_upload(s: &TestServer, path: &str, len: usize) -> (TcpStream, Vec<u8>) {
-    let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-    let mut stream = TcpStream::connect(&s.addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let head = format!(
-        "PUT {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n",
-        s.addr
-    );
-    stream.write_all(head.as_bytes()).expect("send head");
-    stream.write_all(&body[..len / 4]).expect("send a quarter");
-    stream.flush().expect("flush");
-    (stream, body)
 }
 
 #[test]
@@ -88,7 +68,7 @@ fn a_slow_upload_through_one_process_holds_off_locks_and_writes_through_the_othe
     let b = start_beside(&a, &[]);
     assert_eq!(a.mkcol("/c/").status, 201);
     assert_eq!(put(&a, "/c/f.bin", "old").status, 201);
-    let (mut stream, body) = start_slow_upload(&a, "/c/f.bin", LEN);
+    let upload = SlowUpload::start(&a, "/c/f.bin", LEN);
     assert!(
         upload_reaches_disk(&a.root().join("c")),
         "the upload never reached the disk: {}",
@@ -109,14 +89,7 @@ fn a_slow_upload_through_one_process_holds_off_locks_and_writes_through_the_othe
     // Another resource is not held off.
     assert_eq!(put(&b, "/c/g.txt", "G").status, 201);
 
-    stream.write_all(&body[LEN / 4..]).expect("send the rest");
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    let text = String::from_utf8_lossy(&answer);
-    assert!(
-        text.starts_with("HTTP/1.1 204"),
-        "the upload's answer: {text}"
-    );
+    let body = upload.finish(204);
     assert!(
         b.get("/c/f.bin").bytes == body,
         "B serves the uploaded body"
@@ -131,14 +104,14 @@ fn kill_9_of_one_process_loses_no_lock_and_frees_its_latches_within_the_lease() 
     let b = start_beside(&a, &[]);
     assert_eq!(put(&a, "/doc.txt", "kept").status, 201);
     let token = lock_ok(&a, "/doc.txt", Scope::Exclusive, "0");
-    let (stream, _) = start_slow_upload(&a, "/big.bin", 4 * 1024 * 1024);
+    let upload = SlowUpload::start(&a, "/big.bin", 4 * 1024 * 1024);
     assert!(
         upload_reaches_disk(&a.root()),
         "the upload never reached the disk: {}",
         a.stderr()
     );
     kill_9(&a);
-    drop(stream);
+    drop(upload);
     let killed_at = Instant::now();
 
     // Every acknowledged lock is still in force, through B and the CLI.

@@ -147,3 +147,46 @@ pub fn upload_reaches_disk(dir: &Path) -> bool {
     })
     .is_some()
 }
+
+/// A PUT whose body is sent in two parts: the first quarter when it starts,
+/// the rest on `finish`; meanwhile the server is in the middle of writing.
+pub struct SlowUpload {
+    stream: std::net::TcpStream,
+    pub body: Vec<u8>,
+}
+
+impl SlowUpload {
+    /// Starts a PUT of `len` patterned bytes to `path` on `s`.
+    pub fn start(s: &TestServer, path: &str, len: usize) -> Self {
+        use std::io::Write;
+        let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let mut stream = std::net::TcpStream::connect(&s.addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("timeout");
+        let head = format!(
+            "PUT {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n",
+            s.addr
+        );
+        stream.write_all(head.as_bytes()).expect("send head");
+        stream.write_all(&body[..len / 4]).expect("send a quarter");
+        stream.flush().expect("flush");
+        Self { stream, body }
+    }
+
+    /// Sends the rest and returns the whole answer, which must be `status`.
+    pub fn finish(mut self, status: u16) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let rest = &self.body[self.body.len() / 4..];
+        self.stream.write_all(rest).expect("send the rest");
+        self.stream.flush().expect("flush");
+        let mut answer = Vec::new();
+        let _ = self.stream.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            text.starts_with(&format!("HTTP/1.1 {status}")),
+            "the upload's answer: {text}"
+        );
+        self.body
+    }
+}
