@@ -97,10 +97,10 @@ impl App {
         reserved.push(ResourcePath::from_segments([ADMIN_PREFIX])?);
         let content = FsStore::new(&settings.root, reserved)
             .with_context(|| format!("cannot serve {}", settings.root.display()))?;
-        let stores =
-            open(&StateLocation::Directory(settings.state_dir.clone())).with_context(|| {
-                format!("cannot open the state in {}", settings.state_dir.display())
-            })?;
+        let stores = open(&settings.state).with_context(|| match &settings.state {
+            StateLocation::Directory(dir) => format!("cannot open the state in {}", dir.display()),
+            _ => "cannot open the state database".to_owned(),
+        })?;
         let authority = Arc::new(LockService::new(
             &stores,
             AuthorityConfig {

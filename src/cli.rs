@@ -50,7 +50,12 @@ pub struct StateArgs {
     #[arg(long, value_name = "DIR", env = "DEADBOLT_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 
-    /// The server's TOML config file (its root and state_dir keys are used)
+    /// The server's PostgreSQL database (as given to `serve --database`)
+    #[arg(long, value_name = "URL", env = "DEADBOLT_DATABASE")]
+    pub database: Option<String>,
+
+    /// The server's TOML config file (its root, state_dir and database keys
+    /// are used)
     #[arg(long, short, value_name = "FILE", env = "DEADBOLT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -158,7 +163,14 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR", env = "DEADBOLT_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 
-    /// TOML file with any of the keys listen, root, state_dir,
+    /// Keep locks, holds, the audit trail and dead properties in this
+    /// PostgreSQL database (postgres://USER@HOST:PORT/DB, libpq parameters
+    /// such as sslmode; the password from the URL or PGPASSWORD), shared by
+    /// several deadbolt nodes [default: SQLite in the state directory]
+    #[arg(long, value_name = "URL", env = "DEADBOLT_DATABASE")]
+    pub database: Option<String>,
+
+    /// TOML file with any of the keys listen, root, state_dir, database,
     /// allow_depth_infinity, max_xml_body, drain_timeout,
     /// lock_timeout_default, lock_timeout_max, max_locks,
     /// max_locks_per_user, audit_retention, htpasswd, admins,

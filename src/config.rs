@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::cli::ServeArgs;
 use crate::locks::{LockLimits, TimeoutPolicy};
+use crate::store::StateLocation;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_ROOT: &str = "./data";
@@ -39,6 +40,7 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub root: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
+    pub database: Option<String>,
     pub allow_depth_infinity: Option<bool>,
     pub max_xml_body: Option<u64>,
     pub drain_timeout: Option<u64>,
@@ -64,14 +66,19 @@ impl FileConfig {
     }
 }
 
-/// The state directory the admin commands work on: `--state-dir`, else the
-/// config file's `state_dir`, else ROOT/.deadbolt (ROOT from `--root`, the
-/// config file, or ./data). It must already hold a server's database.
-pub fn state_dir_for(args: &crate::cli::StateArgs) -> anyhow::Result<PathBuf> {
+/// The state the admin commands work on: `--database` (or the
+/// `DEADBOLT_DATABASE` variable, or the config file's `database`), else
+/// `--state-dir`, else the config file's `state_dir`, else ROOT/.deadbolt
+/// (ROOT from `--root`, the config file, or ./data). A state directory must
+/// already hold a server's database.
+pub fn state_for(args: &crate::cli::StateArgs) -> anyhow::Result<StateLocation> {
     let file = match &args.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
+    if let Some(url) = args.database.clone().or(file.database) {
+        return Ok(StateLocation::Postgres(url));
+    }
     let state_dir = match args.state_dir.clone().or(file.state_dir) {
         Some(dir) => dir,
         None => args
@@ -84,11 +91,11 @@ pub fn state_dir_for(args: &crate::cli::StateArgs) -> anyhow::Result<PathBuf> {
     let database = state_dir.join(crate::store::sqlite::DATABASE_FILE);
     if !database.is_file() {
         bail!(
-            "no deadbolt state in {} (give the server's --state-dir, --root or --config)",
+            "no deadbolt state in {} (give the server's --state-dir, --root, --database or --config)",
             state_dir.display()
         );
     }
-    Ok(state_dir)
+    Ok(StateLocation::Directory(state_dir))
 }
 
 /// Validated settings for `deadbolt serve`.
@@ -97,8 +104,11 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// The served directory (exists, absolute).
     pub root: PathBuf,
-    /// Where the SQLite state lives (exists, absolute).
+    /// Where the SQLite state lives (absolute; created unless the state is
+    /// in PostgreSQL).
     pub state_dir: PathBuf,
+    /// Where the state is: `state_dir`, or a PostgreSQL database.
+    pub state: StateLocation,
     pub allow_depth_infinity: bool,
     pub max_xml_body: u64,
     pub drain_timeout: Duration,
@@ -149,10 +159,21 @@ impl Settings {
             .clone()
             .or(file.state_dir)
             .unwrap_or_else(|| root.join(DEFAULT_STATE_DIR_NAME));
-        std::fs::create_dir_all(&state_dir).with_context(|| {
-            format!("cannot create the state directory {}", state_dir.display())
-        })?;
-        let state_dir = std::fs::canonicalize(&state_dir)?;
+        let database = args.database.clone().or(file.database);
+        if database.is_none() {
+            std::fs::create_dir_all(&state_dir).with_context(|| {
+                format!("cannot create the state directory {}", state_dir.display())
+            })?;
+        }
+        let state_dir = match std::fs::canonicalize(&state_dir) {
+            Ok(dir) => dir,
+            Err(_) if database.is_some() => std::path::absolute(&state_dir)?,
+            Err(e) => return Err(e.into()),
+        };
+        let state = match database {
+            Some(url) => StateLocation::Postgres(url),
+            None => StateLocation::Directory(state_dir.clone()),
+        };
         if root.starts_with(&state_dir) {
             bail!(
                 "the state directory {} must not contain the served directory",
@@ -244,6 +265,7 @@ impl Settings {
             listen,
             root,
             state_dir,
+            state,
             allow_depth_infinity: args
                 .allow_depth_infinity
                 .or(file.allow_depth_infinity)

@@ -15,17 +15,13 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let result = match cli.command {
+        Command::Serve(args) => serve(&args),
+        // The admin commands are synchronous, and need no async runtime.
+        Command::Locks { action } => deadbolt::admin::commands::locks(action),
+        Command::Hold(args) => deadbolt::admin::commands::hold(args),
     };
-    match runtime.block_on(run(cli)) {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -34,14 +30,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the chosen command to completion.
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Serve(args) => {
-            let settings = Settings::resolve(&args)?;
-            deadbolt::server::serve(settings).await
-        }
-        Command::Locks { action } => deadbolt::admin::commands::locks(action),
-        Command::Hold(args) => deadbolt::admin::commands::hold(args),
-    }
+/// `deadbolt serve`: the server, on a multi-threaded runtime.
+fn serve(args: &deadbolt::cli::ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(deadbolt::server::serve(settings))
 }

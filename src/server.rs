@@ -25,7 +25,11 @@ use crate::web::body::Body;
 
 /// Binds, announces the URL on stdout's first line, serves until a signal.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let service = App::build(&settings)?;
+    // Opening the state may wait for a database: not on an async worker.
+    let service = {
+        let settings = settings.clone();
+        tokio::task::spawn_blocking(move || App::build(&settings)).await??
+    };
     let tls = match &settings.tls {
         Some(files) => Some(crate::tls::acceptor(&files.cert, &files.key)?),
         None => None,

@@ -1,5 +1,6 @@
 //! The litmus WebDAV compliance suite (all five suites: basic, copymove,
-//! props, locks, http) against the real binary. Skipped LOUDLY when `litmus`
+//! props, locks, http) against the real binary, with its state in SQLite
+//! and in PostgreSQL. Skipped LOUDLY when `litmus`
 //! is not installed, and a failure instead when DEADBOLT_REQUIRE_LITMUS is set
 //! (CI sets it).
 mod support;
@@ -8,7 +9,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{TestServer, wait_bounded};
+use support::pg::PgCluster;
+use support::{Launch, TestServer, wait_bounded};
 
 const SUITES: &[&str] = &["basic", "copymove", "props", "locks", "http"];
 
@@ -98,26 +100,31 @@ fn run_suite(litmus: &PathBuf, url: &str, suite: &str) -> (Option<i32>, String) 
     }
 }
 
-#[test]
-fn litmus_all_suites() {
-    let Some(litmus) = find_litmus() else {
+/// litmus, or `None` (loudly) when it is not installed and not required.
+fn litmus_or_skip(test: &str) -> Option<PathBuf> {
+    let litmus = find_litmus();
+    if litmus.is_none() {
         assert!(
             std::env::var_os("DEADBOLT_REQUIRE_LITMUS").is_none(),
             "DEADBOLT_REQUIRE_LITMUS is set but litmus is not installed"
         );
         eprintln!();
         eprintln!("==============================================================");
-        eprintln!("SKIPPED: litmus not installed — litmus_all_suites did NOT run");
+        eprintln!("SKIPPED: litmus not installed — {test} did NOT run");
         eprintln!("         (install the `litmus` package to run the WebDAV suite)");
         eprintln!("==============================================================");
-        return;
-    };
-    let server = TestServer::start();
+    }
+    litmus
+}
+
+/// Every suite against `server`: all pass, with no warning and nothing
+/// skipped.
+fn assert_litmus_passes(litmus: &PathBuf, server: &TestServer) {
     let url = server.url("/");
     let mut problems = Vec::new();
     let mut all_output = String::new();
     for suite in SUITES {
-        let (code, output) = run_suite(&litmus, &url, suite);
+        let (code, output) = run_suite(litmus, &url, suite);
         all_output.push_str(&format!(
             "===== litmus {suite} (exit {code:?}) =====\n{output}\n"
         ));
@@ -156,6 +163,29 @@ fn litmus_all_suites() {
         server.stderr()
     );
     eprintln!("{all_output}");
+}
+
+#[test]
+fn litmus_all_suites() {
+    let Some(litmus) = litmus_or_skip("litmus_all_suites") else {
+        return;
+    };
+    assert_litmus_passes(&litmus, &TestServer::start());
+}
+
+/// The same suites against a node whose state is in PostgreSQL.
+#[test]
+fn litmus_all_suites_on_postgres() {
+    let Some(litmus) = litmus_or_skip("litmus_all_suites_on_postgres") else {
+        return;
+    };
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let server = Launch::new()
+        .args(&["--database", &cluster.new_database()])
+        .start();
+    assert_litmus_passes(&litmus, &server);
 }
 
 #[test]

@@ -69,7 +69,9 @@ impl From<AuthorityError> for ApiError {
             | AuthorityError::NoSuchHold(_) => StatusCode::NOT_FOUND,
             AuthorityError::HoldAlreadyOver => StatusCode::BAD_REQUEST,
             AuthorityError::Refused(_) => StatusCode::LOCKED,
-            AuthorityError::Store(StoreError::Busy { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            AuthorityError::Store(StoreError::Busy { .. } | StoreError::Unavailable { .. }) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AuthorityError::Store(_) => return Self::internal(e),
         };
         Self::new(status, e.to_string())

@@ -13,9 +13,11 @@ use crate::store::{HistoryFilter, StateLocation};
 
 /// The lock authority over a server's state, as this command's process.
 fn open(state: &StateArgs) -> anyhow::Result<LockService> {
-    let dir = crate::config::state_dir_for(state)?;
-    let stores = crate::store::open(&StateLocation::Directory(dir.clone()))
-        .with_context(|| format!("cannot open the state in {}", dir.display()))?;
+    let location = crate::config::state_for(state)?;
+    let stores = crate::store::open(&location).with_context(|| match &location {
+        StateLocation::Directory(dir) => format!("cannot open the state in {}", dir.display()),
+        _ => "cannot open the state database".to_owned(),
+    })?;
     Ok(LockService::new(&stores, AuthorityConfig::default()))
 }
 

@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
-use super::clock::now;
 use super::permit::LatchRelease;
 use crate::locks::{LatchId, LatchLease, Timestamp};
 use crate::store::LockStore;
@@ -72,7 +71,12 @@ impl LatchKeeper {
             self.release(&id);
         }
         let live: Vec<LatchId> = guard(&self.live).iter().cloned().collect();
-        let expires = Timestamp(now().0.saturating_add(LATCH_LEASE.as_millis() as u64));
+        let expires = Timestamp(
+            self.store
+                .now()
+                .0
+                .saturating_add(LATCH_LEASE.as_millis() as u64),
+        );
         if let Err(e) = self.store.renew_latches(&live, expires) {
             tracing::warn!(error = %e, latches = live.len(), "renewing write latches failed");
         }

@@ -9,7 +9,6 @@
 //! and their audit events and commits. Nothing is cached between requests,
 //! so what another process committed is seen at once.
 
-mod clock;
 mod latches;
 pub mod permit;
 mod sweeper;
@@ -18,9 +17,10 @@ pub mod view;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use self::clock::now;
 pub use self::latches::LATCH_LEASE;
 pub use self::permit::WritePermit;
+/// This machine's clock (for showing times; decisions use `LockService::now`).
+pub use crate::store::system_now as now;
 
 use self::latches::LatchKeeper;
 use self::permit::LatchRelease;
@@ -126,6 +126,12 @@ impl LockService {
         &self.config.rules
     }
 
+    /// Now, by the lock table's clock (the database's, when several hosts
+    /// share one): every decision, lease and expiry is measured with it.
+    pub fn now(&self) -> Timestamp {
+        self.locks.now()
+    }
+
     /// Runs one decision in one store transaction; its changes commit only
     /// when it returns `Ok`. `decide` may run again on a fresh table (the
     /// store retries a transaction that lost a race), so it derives its
@@ -157,7 +163,7 @@ impl LockService {
         submitted: &[LockToken],
         requester: &Requester,
     ) -> Result<WritePermit, AuthorityError> {
-        let now = now();
+        let now = self.now();
         let needs = Needs {
             selections: intent
                 .targets()
@@ -196,7 +202,7 @@ impl LockService {
         submitted: &[LockToken],
         requester: &Requester,
     ) -> Result<Grant, AuthorityError> {
-        let now = now();
+        let now = self.now();
         let mut selections = vec![selection(&new.root, new.depth == LockDepth::Infinity)];
         if let Some(parent) = new.root.parent() {
             selections.push(selection(&parent, false));
@@ -246,10 +252,15 @@ impl LockService {
             ..Needs::default()
         };
         let reason = Some("the locked resource could not be created".to_owned());
-        self.decide(needs, now(), &context(requester, reason), |rules, table| {
-            rules.withdraw(table, &lock.token);
-            Ok(())
-        })
+        self.decide(
+            needs,
+            self.now(),
+            &context(requester, reason),
+            |rules, table| {
+                rules.withdraw(table, &lock.token);
+                Ok(())
+            },
+        )
     }
 
     /// Restarts a lock's timer from any URL in its scope (§9.10.2).
@@ -260,7 +271,7 @@ impl LockService {
         timeout: &[TimeoutRequest],
         requester: &Requester,
     ) -> Result<ActiveLock, AuthorityError> {
-        let now = now();
+        let now = self.now();
         let needs = Needs {
             selections: vec![selection(path, false)],
             ..Needs::default()
@@ -279,7 +290,7 @@ impl LockService {
         path: &ResourcePath,
         requester: &Requester,
     ) -> Result<(ActiveLock, Removal), AuthorityError> {
-        let now = now();
+        let now = self.now();
         let needs = Needs {
             selections: vec![selection(path, false)],
             ..Needs::default()
@@ -306,7 +317,7 @@ impl LockService {
         requester: &Requester,
         reason: Option<String>,
     ) -> Result<ActiveLock, AuthorityError> {
-        let now = now();
+        let now = self.now();
         let lock = self.lock(token)?;
         let needs = Needs {
             selections: vec![selection(&lock.root, false)],
@@ -326,7 +337,7 @@ impl LockService {
         requester: &Requester,
         reason: Option<String>,
     ) -> Result<Vec<ActiveLock>, AuthorityError> {
-        let now = now();
+        let now = self.now();
         let needs = Needs {
             selections: vec![selection(path, true)],
             ..Needs::default()
@@ -355,14 +366,17 @@ impl LockService {
             selections: vec![selection(path, true)],
             ..Needs::default()
         };
-        self.decide(needs, now(), &context(requester, None), |rules, table| {
-            Ok(rules.forget_tree(table, path))
-        })
+        self.decide(
+            needs,
+            self.now(),
+            &context(requester, None),
+            |rules, table| Ok(rules.forget_tree(table, path)),
+        )
     }
 
     /// Places (or replaces) a maintenance hold.
     pub fn set_hold(&self, hold: Hold, requester: &Requester) -> Result<(), AuthorityError> {
-        let now = now();
+        let now = self.now();
         let needs = Needs {
             selections: vec![selection(&hold.path, false)],
             ..Needs::default()
@@ -383,7 +397,7 @@ impl LockService {
         path: &ResourcePath,
         requester: &Requester,
     ) -> Result<Hold, AuthorityError> {
-        let now = now();
+        let now = self.now();
         let needs = Needs {
             selections: vec![selection(path, false)],
             ..Needs::default()
@@ -397,7 +411,7 @@ impl LockService {
 
     /// Live locks covering `path` (lockdiscovery, the If header).
     pub fn covering_locks(&self, path: &ResourcePath) -> Result<Vec<ActiveLock>, AuthorityError> {
-        let now = now();
+        let now = self.now();
         Ok(self
             .locks
             .view(&[selection(path, false)], now)?
@@ -406,17 +420,17 @@ impl LockService {
 
     /// The live locks covering `collection` or its direct members.
     pub fn view_children(&self, collection: &ResourcePath) -> Result<LockTable, AuthorityError> {
-        Ok(self.locks.view_children(collection, now())?)
+        Ok(self.locks.view_children(collection, self.now())?)
     }
 
     /// The live locks covering `path` or anywhere below it.
     pub fn view_tree(&self, path: &ResourcePath) -> Result<LockTable, AuthorityError> {
-        Ok(self.locks.view(&[selection(path, true)], now())?)
+        Ok(self.locks.view(&[selection(path, true)], self.now())?)
     }
 
     /// Live locks, filtered by path (at, above or below it) and holder.
     pub fn locks(&self, filter: &LockFilter) -> Result<Vec<ActiveLock>, AuthorityError> {
-        let mut locks = self.locks.all_locks(now())?;
+        let mut locks = self.locks.all_locks(self.now())?;
         if let Some(path) = &filter.path {
             locks.retain(|l| l.root.starts_with(path) || l.covers(path));
         }
@@ -429,12 +443,12 @@ impl LockService {
     /// One live lock by its token.
     pub fn lock(&self, token: &str) -> Result<ActiveLock, AuthorityError> {
         self.locks
-            .find_lock(&LockToken(token.to_owned()), now())?
+            .find_lock(&LockToken(token.to_owned()), self.now())?
             .ok_or_else(|| AuthorityError::NoSuchLock(token.to_owned()))
     }
 
     pub fn holds(&self) -> Result<Vec<Hold>, AuthorityError> {
-        Ok(self.audit.holds(now())?)
+        Ok(self.audit.holds(self.now())?)
     }
 
     pub fn history(&self, filter: &HistoryFilter) -> Result<Vec<LockEvent>, AuthorityError> {
@@ -442,7 +456,7 @@ impl LockService {
     }
 
     pub fn stats(&self) -> Result<LockStats, AuthorityError> {
-        Ok(self.audit.stats(now())?)
+        Ok(self.audit.stats(self.now())?)
     }
 }
 

@@ -61,8 +61,10 @@ impl WritePermit {
         self.intent.covers(path)
     }
 
-    /// A permit for store unit tests, which test storage, not admission.
-    #[cfg(test)]
+    /// A permit for store tests, which test storage, not admission (never
+    /// in a release build).
+    #[cfg(any(test, feature = "test-support"))]
+    #[doc(hidden)]
     pub fn unchecked(intent: WriteIntent) -> Self {
         Self::mint(intent, None)
     }

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::clock::now;
 use super::{AuthorityError, LockService};
 use crate::locks::Timestamp;
 
@@ -21,7 +20,7 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 impl LockService {
     /// Removes what expired; returns the number of expired locks.
     pub fn sweep(&self) -> Result<usize, AuthorityError> {
-        Ok(self.locks.remove_expired(now())?.len())
+        Ok(self.locks.remove_expired(self.now())?.len())
     }
 
     /// Deletes audit events older than the retention (none without one).
@@ -30,7 +29,7 @@ impl LockService {
             return Ok(0);
         };
         let keep_ms = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
-        let before = Timestamp(now().0.saturating_sub(keep_ms));
+        let before = Timestamp(self.now().0.saturating_sub(keep_ms));
         Ok(self.audit.prune_history(before)?)
     }
 
@@ -38,7 +37,7 @@ impl LockService {
     fn sweep_wait(&self) -> Duration {
         match self.locks.next_expiry() {
             Ok(next) => next.map_or(SWEEP_INTERVAL, |at| {
-                Duration::from_millis(at.0.saturating_sub(now().0))
+                Duration::from_millis(at.0.saturating_sub(self.now().0))
                     .clamp(Duration::from_millis(50), SWEEP_INTERVAL)
             }),
             Err(e) => {

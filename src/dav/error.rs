@@ -128,7 +128,7 @@ impl DavError {
                     builder = builder.header(header::RETRY_AFTER, seconds);
                 }
             }
-            Self::Store(StoreError::Busy { .. }) => {
+            Self::Store(StoreError::Busy { .. } | StoreError::Unavailable { .. }) => {
                 builder = builder.header(header::RETRY_AFTER, 1);
             }
             Self::Unauthorized(_) => {
@@ -197,6 +197,9 @@ impl DavError {
             }
             Self::Store(StoreError::Busy { .. }) => {
                 "the server is busy with other lock decisions; try again shortly".to_owned()
+            }
+            Self::Store(StoreError::Unavailable { .. }) => {
+                "the lock table is unavailable right now; try again shortly".to_owned()
             }
             Self::Store(_) | Self::Internal(_) if self.status().is_server_error() => {
                 "internal server error".to_owned()
@@ -272,11 +275,13 @@ pub fn store_error_status(e: &StoreError) -> StatusCode {
         // Server state is invisible: it "does not exist" for clients.
         StoreError::Reserved(_) => StatusCode::NOT_FOUND,
         StoreError::OutsideRoot(_) => StatusCode::FORBIDDEN,
-        StoreError::NotPermitted(_) | StoreError::Database { .. } | StoreError::Corrupt(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-        // Another writer held the state database through every retry.
-        StoreError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        StoreError::NotPermitted(_)
+        | StoreError::Database { .. }
+        | StoreError::Corrupt(_)
+        | StoreError::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        // Another writer held the state database through every retry, or
+        // the database cannot be reached: never a wrong answer, a later one.
+        StoreError::Busy { .. } | StoreError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         StoreError::Io { source, .. } => match source.kind() {
             std::io::ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
             std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {

@@ -12,13 +12,17 @@
 //! run them off the async workers. `open` picks the engine; `conformance`
 //! (tests) is the suite every engine passes.
 
-#[cfg(test)]
-mod conformance;
+mod clock;
+#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
+pub mod conformance;
 pub mod fs;
 pub mod memory;
 mod open;
+pub mod postgres;
 pub mod sqlite;
 
+pub use self::clock::system_now;
 pub use self::open::{StateLocation, Stores, open};
 
 use std::collections::HashMap;
@@ -63,6 +67,16 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    /// The database cannot be reached (down, restarting, refusing
+    /// connections): the request may succeed later.
+    #[error("the state database is unavailable: {source}")]
+    Unavailable {
+        #[source]
+        source: BoxError,
+    },
+    /// The settings for the state are wrong (a bad database URL).
+    #[error("{0}")]
+    Config(String),
     /// The database failed: a real error, not worth retrying.
     #[error("state database error: {source}")]
     Database {
@@ -96,6 +110,12 @@ impl StoreError {
 
     pub fn busy(source: impl Into<BoxError>) -> Self {
         Self::Busy {
+            source: source.into(),
+        }
+    }
+
+    pub fn unavailable(source: impl Into<BoxError>) -> Self {
+        Self::Unavailable {
             source: source.into(),
         }
     }
@@ -323,6 +343,11 @@ pub enum Writes {
 /// progress. Every decision reads what it needs from here, so another
 /// process sharing the state (the CLI, a second server) is seen at once.
 pub trait LockStore: Send + Sync {
+    /// Now, by this lock table's clock: the local clock for a table on this
+    /// machine, the database server's for one that several hosts share.
+    fn now(&self) -> Timestamp {
+        system_now()
+    }
     /// Decide in the core, commit in the store: in one transaction, loads
     /// what `needs` selects (live locks, active holds, and the latches and
     /// counts when asked) into a `LockTable`, runs `decide` on it and, if it

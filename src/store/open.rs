@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::memory::MemoryStore;
+use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
 use super::{AuditStore, LockStore, PropertyStore, StoreError};
 
@@ -23,6 +24,9 @@ pub enum StateLocation {
     /// SQLite in this directory (the embedded default); several processes
     /// on one directory share it.
     Directory(PathBuf),
+    /// A PostgreSQL database (a `postgres://` URL), which several hosts
+    /// share.
+    Postgres(String),
     /// This process's memory: gone when it exits (tests, throwaway servers).
     Memory,
 }
@@ -33,6 +37,14 @@ pub fn open(location: &StateLocation) -> Result<Stores, StoreError> {
     match location {
         StateLocation::Directory(dir) => {
             let store = Arc::new(SqliteStore::open(dir)?);
+            Ok(Stores {
+                locks: store.clone(),
+                audit: store.clone(),
+                properties: store,
+            })
+        }
+        StateLocation::Postgres(url) => {
+            let store = Arc::new(PostgresStore::open(url)?);
             Ok(Stores {
                 locks: store.clone(),
                 audit: store.clone(),

@@ -1,0 +1,434 @@
+//! The lock table in PostgreSQL: live locks, holds and write latches,
+//! loaded for one decision and written back in the same SERIALIZABLE
+//! transaction.
+
+use deadpool_postgres::GenericClient;
+
+use super::rows::{
+    HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches, query_locks,
+    record_event,
+};
+use super::{PostgresStore, member_range, millis, timestamp};
+use crate::locks::{
+    ActiveLock, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath, Timestamp,
+};
+use crate::store::{EventContext, LockSelection, LockStore, Needs, StoreError, Writes, event_kind};
+
+/// The keys of every selected path and its ancestors, without repeats.
+fn ancestor_keys(selections: &[LockSelection]) -> Vec<String> {
+    let mut keys: Vec<String> = vec!["/".to_owned()];
+    for selection in selections {
+        let mut key = String::new();
+        for segment in selection.path.segments() {
+            key.push('/');
+            key.push_str(segment);
+            if !keys.contains(&key) {
+                keys.push(key.clone());
+            }
+        }
+    }
+    keys
+}
+
+/// The live locks and active holds the selections need (§6.1 coverage:
+/// the paths and their ancestors; with members, the range below).
+async fn load_selected(
+    client: &impl GenericClient,
+    selections: &[LockSelection],
+    now: Timestamp,
+    latches: bool,
+) -> Result<LockTable, StoreError> {
+    let keys = ancestor_keys(selections);
+    let now = millis(now);
+    let mut table = LockTable::default();
+    let at_keys = |columns: &str, table: &str, column: &str, live: &str| {
+        format!("SELECT {columns} FROM {table} WHERE {column} = ANY($1) AND {live}")
+    };
+    let in_range = |columns: &str, table: &str, column: &str, live: &str| {
+        format!("SELECT {columns} FROM {table} WHERE {column} >= $1 AND {column} < $2 AND {live}")
+    };
+    const LOCK_LIVE: &str = "expires_ms > $NOW";
+    const HOLD_LIVE: &str = "(until_ms IS NULL OR until_ms > $NOW)";
+    let sql = |template: String, n: usize| template.replace("$NOW", &format!("${n}"));
+    for lock in query_locks(
+        client,
+        &sql(at_keys(LOCK_COLUMNS, "active_lock", "root", LOCK_LIVE), 2),
+        &[&keys, &now],
+    )
+    .await?
+    {
+        table.load(lock);
+    }
+    for hold in query_holds(
+        client,
+        &sql(at_keys(HOLD_COLUMNS, "hold", "path", HOLD_LIVE), 2),
+        &[&keys, &now],
+    )
+    .await?
+    {
+        table.load_hold(hold);
+    }
+    if latches {
+        for latch in query_latches(
+            client,
+            &sql(at_keys(LATCH_COLUMNS, "write_latch", "path", LOCK_LIVE), 2),
+            &[&keys, &now],
+        )
+        .await?
+        {
+            table.load_latch(latch);
+        }
+    }
+    for selection in selections.iter().filter(|s| s.with_members) {
+        let (lo, hi) = member_range(&selection.path);
+        for lock in query_locks(
+            client,
+            &sql(in_range(LOCK_COLUMNS, "active_lock", "root", LOCK_LIVE), 3),
+            &[&lo, &hi, &now],
+        )
+        .await?
+        {
+            table.load(lock);
+        }
+        for hold in query_holds(
+            client,
+            &sql(in_range(HOLD_COLUMNS, "hold", "path", HOLD_LIVE), 3),
+            &[&lo, &hi, &now],
+        )
+        .await?
+        {
+            table.load_hold(hold);
+        }
+        if latches {
+            for latch in query_latches(
+                client,
+                &sql(in_range(LATCH_COLUMNS, "write_latch", "path", LOCK_LIVE), 3),
+                &[&lo, &hi, &now],
+            )
+            .await?
+            {
+                table.load_latch(latch);
+            }
+        }
+    }
+    Ok(table)
+}
+
+/// Writes one journaled change, with its audit event.
+async fn apply(
+    tx: &impl GenericClient,
+    change: &LockChange,
+    now: Timestamp,
+    context: &EventContext,
+) -> Result<(), StoreError> {
+    if let Some(kind) = event_kind(change) {
+        match change {
+            LockChange::Insert(lock) | LockChange::Update(lock) | LockChange::Remove(lock, _) => {
+                let holder = lock.principal.as_deref();
+                record_event(
+                    tx,
+                    now,
+                    kind,
+                    &lock.root,
+                    Some(&lock.token),
+                    holder,
+                    context,
+                )
+                .await?;
+            }
+            LockChange::HoldSet(hold) => {
+                let context = EventContext {
+                    reason: Some(hold.reason.clone()),
+                    ..context.clone()
+                };
+                record_event(tx, now, kind, &hold.path, None, None, &context).await?;
+            }
+            LockChange::HoldLifted(hold) => {
+                record_event(tx, now, kind, &hold.path, None, None, context).await?;
+            }
+            LockChange::Latch(_) => {}
+        }
+    }
+    let (sql, params): (
+        String,
+        Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>>,
+    ) = match change {
+        LockChange::Insert(lock) => (
+            format!(
+                "INSERT INTO active_lock ({LOCK_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ),
+            vec![
+                Box::new(lock.token.0.clone()),
+                Box::new(lock.root.key()),
+                Box::new(lock.scope.as_str()),
+                Box::new(lock.depth.as_str()),
+                Box::new(lock.owner.clone()),
+                Box::new(lock.principal.clone()),
+                Box::new(i64::try_from(lock.timeout_seconds).unwrap_or(i64::MAX)),
+                Box::new(millis(lock.created)),
+                Box::new(millis(lock.expires)),
+                Box::new(lock.client.address.clone()),
+                Box::new(lock.client.user_agent.clone()),
+                Box::new(lock.root_is_collection),
+            ],
+        ),
+        LockChange::Update(lock) => (
+            "UPDATE active_lock SET timeout_seconds = $2, expires_ms = $3 WHERE token = $1"
+                .to_owned(),
+            vec![
+                Box::new(lock.token.0.clone()),
+                Box::new(i64::try_from(lock.timeout_seconds).unwrap_or(i64::MAX)),
+                Box::new(millis(lock.expires)),
+            ],
+        ),
+        LockChange::Remove(lock, _) => (
+            "DELETE FROM active_lock WHERE token = $1".to_owned(),
+            vec![Box::new(lock.token.0.clone())],
+        ),
+        LockChange::HoldSet(hold) => (
+            format!(
+                "INSERT INTO hold ({HOLD_COLUMNS}) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (path) DO UPDATE SET reason = $2, until_ms = $3, \
+                     created_ms = $4, created_by = $5"
+            ),
+            vec![
+                Box::new(hold.path.key()),
+                Box::new(hold.reason.clone()),
+                Box::new(hold.until.map(millis)),
+                Box::new(millis(hold.created)),
+                Box::new(hold.created_by.clone()),
+            ],
+        ),
+        LockChange::HoldLifted(hold) => (
+            "DELETE FROM hold WHERE path = $1".to_owned(),
+            vec![Box::new(hold.path.key())],
+        ),
+        LockChange::Latch(latch) => (
+            format!(
+                "INSERT INTO write_latch ({LATCH_COLUMNS}) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (path, id) DO UPDATE SET expires_ms = $5"
+            ),
+            vec![
+                Box::new(latch.id.0.clone()),
+                Box::new(latch.path.key()),
+                Box::new(latch.reach.as_str()),
+                Box::new(latch.holder.clone()),
+                Box::new(millis(latch.expires)),
+            ],
+        ),
+    };
+    let statement = tx.prepare_cached(&sql).await?;
+    let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect();
+    tx.execute(&statement, &refs).await?;
+    Ok(())
+}
+
+impl PostgresStore {
+    /// Live locks in all, and those of `user`. Read before the decision's
+    /// transaction, not in it: counting in it would make every concurrent
+    /// LOCK conflict with every other. So on PostgreSQL a limit can be
+    /// passed by the LOCKs decided at the same moment on several nodes.
+    fn lock_counts(&self, user: Option<&str>) -> Result<LockCounts, StoreError> {
+        self.block(async {
+            let client = self.pool.get().await?;
+            let total: i64 = client
+                .query_one("SELECT count(*) FROM active_lock", &[])
+                .await?
+                .get(0);
+            let of_user: i64 = match user {
+                Some(user) => client
+                    .query_one(
+                        "SELECT count(*) FROM active_lock WHERE principal = $1",
+                        &[&user],
+                    )
+                    .await?
+                    .get(0),
+                None => 0,
+            };
+            Ok(LockCounts {
+                total: u64::try_from(total).unwrap_or(0),
+                of_user: u64::try_from(of_user).unwrap_or(0),
+            })
+        })
+    }
+}
+
+impl LockStore for PostgresStore {
+    fn now(&self) -> Timestamp {
+        self.database_now()
+    }
+
+    fn transact(
+        &self,
+        needs: &Needs,
+        now: Timestamp,
+        context: &EventContext,
+        decide: &mut dyn FnMut(&mut LockTable) -> bool,
+    ) -> Result<(), StoreError> {
+        let counts = match needs.counts {
+            true => Some(self.lock_counts(context.actor.as_deref())?),
+            false => None,
+        };
+        let latches = needs.latches || needs.writes == Writes::LatchesOnly;
+        self.serializable(async |tx| {
+            let mut table = load_selected(tx, &needs.selections, now, latches).await?;
+            if let Some(counts) = counts {
+                table.set_counts(counts);
+            }
+            if !decide(&mut table) {
+                return Ok(None);
+            }
+            for change in table.take_changes() {
+                let latch = matches!(change, LockChange::Latch(_));
+                if needs.writes == Writes::LatchesOnly && !latch {
+                    return Err(StoreError::database(
+                        "a latch-only decision changed locks or holds",
+                    ));
+                }
+                apply(tx, &change, now, context).await?;
+            }
+            Ok(Some(()))
+        })
+        .map(|_| ())
+    }
+
+    fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError> {
+        self.block(async {
+            let client = self.pool.get().await?;
+            load_selected(&client, selections, now, false).await
+        })
+    }
+
+    fn view_children(
+        &self,
+        collection: &ResourcePath,
+        now: Timestamp,
+    ) -> Result<LockTable, StoreError> {
+        self.block(async {
+            let client = self.pool.get().await?;
+            let selection = LockSelection {
+                path: collection.clone(),
+                with_members: false,
+            };
+            let mut table = load_selected(&client, &[selection], now, false).await?;
+            let (lo, hi) = member_range(collection);
+            let sql = format!(
+                "SELECT {LOCK_COLUMNS} FROM active_lock WHERE root >= $1 AND root < $2 \
+                 AND expires_ms > $3 AND strpos(substr(root, length($1) + 1), '/') = 0"
+            );
+            for lock in query_locks(&client, &sql, &[&lo, &hi, &millis(now)]).await? {
+                table.load(lock);
+            }
+            Ok(table)
+        })
+    }
+
+    fn find_lock(
+        &self,
+        token: &LockToken,
+        now: Timestamp,
+    ) -> Result<Option<ActiveLock>, StoreError> {
+        self.block(async {
+            let client = self.pool.get().await?;
+            let sql = format!(
+                "SELECT {LOCK_COLUMNS} FROM active_lock WHERE token = $1 AND expires_ms > $2"
+            );
+            let mut found = query_locks(&client, &sql, &[&token.0, &millis(now)]).await?;
+            Ok(found.pop())
+        })
+    }
+
+    fn all_locks(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError> {
+        self.block(async {
+            let client = self.pool.get().await?;
+            let sql = format!(
+                "SELECT {LOCK_COLUMNS} FROM active_lock WHERE expires_ms > $1 ORDER BY root"
+            );
+            query_locks(&client, &sql, &[&millis(now)]).await
+        })
+    }
+
+    fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.block(async {
+            let client = self.pool.get().await?;
+            let next: Option<i64> = client
+                .query_one("SELECT min(expires_ms) FROM active_lock", &[])
+                .await?
+                .get(0);
+            Ok(next.map(timestamp))
+        })
+    }
+
+    fn remove_expired(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError> {
+        let expired = self.serializable(async |tx| {
+            // One node sweeps at a time; the others find the work done.
+            let sweeping: bool = tx
+                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&SWEEP_LOCK])
+                .await?
+                .get(0);
+            if !sweeping {
+                return Ok(Some(Vec::new()));
+            }
+            let sql =
+                format!("DELETE FROM active_lock WHERE expires_ms <= $1 RETURNING {LOCK_COLUMNS}");
+            let expired = query_locks(tx, &sql, &[&millis(now)]).await?;
+            let context = EventContext::default();
+            for lock in &expired {
+                let holder = lock.principal.as_deref();
+                record_event(
+                    tx,
+                    lock.expires,
+                    "expired",
+                    &lock.root,
+                    Some(&lock.token),
+                    holder,
+                    &context,
+                )
+                .await?;
+            }
+            tx.execute(
+                "DELETE FROM write_latch WHERE expires_ms <= $1",
+                &[&millis(now)],
+            )
+            .await?;
+            tx.execute("DELETE FROM hold WHERE until_ms <= $1", &[&millis(now)])
+                .await?;
+            Ok(Some(expired))
+        })?;
+        Ok(expired.unwrap_or_default())
+    }
+
+    fn renew_latches(&self, ids: &[LatchId], expires: Timestamp) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = ids.iter().map(|id| id.0.clone()).collect();
+        self.block(async {
+            let client = self.pool.get().await?;
+            client
+                .execute(
+                    "UPDATE write_latch SET expires_ms = $2 WHERE id = ANY($1)",
+                    &[&ids, &millis(expires)],
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn release_latch(&self, id: &LatchId) -> Result<(), StoreError> {
+        self.block(async {
+            let client = self.pool.get().await?;
+            client
+                .execute("DELETE FROM write_latch WHERE id = $1", &[&id.0])
+                .await?;
+            Ok(())
+        })
+    }
+}
+
+/// The advisory lock key of sweeping ("sweeping" in ASCII, as a number).
+const SWEEP_LOCK: i64 = 0x7377_6565_7069_6e67;

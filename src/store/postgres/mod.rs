@@ -1,0 +1,277 @@
+//! The lock table, holds, latches, the audit trail and dead properties in
+//! PostgreSQL, for several deadbolt nodes that act as one server.
+//!
+//! One lock decision is one SERIALIZABLE transaction: it reads what the
+//! decision needs (locks, holds, latches near the paths), the core decides,
+//! the changes are written and committed. PostgreSQL's serializable
+//! snapshot isolation aborts one of two decisions that would each have read
+//! what the other wrote; the store runs the aborted one again (decisions
+//! are re-runnable), so the outcome is as if they had run one after the
+//! other (docs/locking.md, I14). Time is the database server's: the offset
+//! between this host's clock and it is measured when the store opens and
+//! again now and then (`now`).
+//!
+//! The driver is tokio-postgres with a deadpool pool, on a small runtime of
+//! the store's own: the store traits are synchronous (callers run them off
+//! the async workers), and `block` waits for the database from any thread.
+
+mod audit;
+mod locks;
+mod properties;
+mod rows;
+mod schema;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{IsolationLevel, NoTls};
+
+use crate::locks::{ResourcePath, Timestamp};
+use crate::store::{StoreError, system_now};
+
+/// Connections each node keeps to the database.
+const POOL_SIZE: usize = 16;
+
+/// How long a request waits for a free connection, or for a new one.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Attempts of one decision that loses serialization races.
+const DECISION_ATTEMPTS: u32 = 12;
+
+/// How often the offset to the database's clock is measured again.
+const CLOCK_CHECK: Duration = Duration::from_secs(60);
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.code() {
+            // Lost a race with another decision: running it again decides
+            // on the new state.
+            Some(code)
+                if *code == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *code == SqlState::T_R_DEADLOCK_DETECTED
+                    || *code == SqlState::LOCK_NOT_AVAILABLE =>
+            {
+                StoreError::busy(e)
+            }
+            // The server is going away or refuses connections.
+            Some(code)
+                if *code == SqlState::ADMIN_SHUTDOWN
+                    || *code == SqlState::CRASH_SHUTDOWN
+                    || *code == SqlState::CANNOT_CONNECT_NOW
+                    || *code == SqlState::TOO_MANY_CONNECTIONS =>
+            {
+                StoreError::unavailable(e)
+            }
+            Some(_) => StoreError::database(e),
+            // No SQLSTATE: the connection itself failed.
+            None => StoreError::unavailable(e),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => StoreError::unavailable(other),
+        }
+    }
+}
+
+pub struct PostgresStore {
+    pool: Pool,
+    runtime: tokio::runtime::Runtime,
+    /// The database's clock minus this host's, in milliseconds.
+    clock_offset: AtomicI64,
+    /// When the offset was last measured.
+    clock_checked: std::sync::Mutex<Instant>,
+}
+
+/// The connection settings of `url` (`postgres://` or `postgresql://`, or
+/// libpq's `key=value` form), with the password from `PGPASSWORD` when the
+/// URL has none.
+pub fn config_from(url: &str) -> Result<tokio_postgres::Config, StoreError> {
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError::Config(format!("invalid database URL: {e}")))?;
+    if config.get_password().is_none() {
+        if let Ok(password) = std::env::var("PGPASSWORD") {
+            config.password(password);
+        }
+    }
+    if config.get_user().is_none() {
+        if let Ok(user) = std::env::var("PGUSER") {
+            config.user(user);
+        }
+    }
+    if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+        return Err(StoreError::Config(
+            "sslmode=require is not supported yet: use a connection on a trusted network \
+             (sslmode=disable or prefer)"
+                .into(),
+        ));
+    }
+    config.connect_timeout(CONNECT_TIMEOUT);
+    Ok(config)
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url`, creates or migrates the schema
+    /// (safe when several nodes start at once) and measures its clock.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let config = config_from(url)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("deadbolt-postgres")
+            .enable_all()
+            .build()
+            .map_err(StoreError::database)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(StoreError::database)?;
+        let store = Self {
+            pool,
+            runtime,
+            clock_offset: AtomicI64::new(0),
+            clock_checked: std::sync::Mutex::new(Instant::now()),
+        };
+        store.block(async {
+            let mut client = store.pool.get().await?;
+            schema::migrate(&mut client).await
+        })?;
+        store.measure_clock()?;
+        Ok(store)
+    }
+
+    /// Runs `work` against the database and waits for it, from any thread:
+    /// an async worker (the wait moves its other tasks elsewhere), a
+    /// blocking-pool thread or a plain thread.
+    fn block<F: Future>(&self, work: F) -> F::Output {
+        let in_worker = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if in_worker {
+            tokio::task::block_in_place(|| self.runtime.block_on(work))
+        } else {
+            self.runtime.block_on(work)
+        }
+    }
+
+    fn measure_clock(&self) -> Result<(), StoreError> {
+        let database = self.block(async {
+            let client = self.pool.get().await?;
+            let row = client
+                .query_one(
+                    "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+                    &[],
+                )
+                .await?;
+            Ok::<i64, StoreError>(row.get(0))
+        })?;
+        let local = i64::try_from(system_now().0).unwrap_or(i64::MAX);
+        self.clock_offset.store(database - local, Ordering::Relaxed);
+        *self
+            .clock_checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+        Ok(())
+    }
+
+    /// The database's clock: this host's plus the measured offset, which is
+    /// measured again every `CLOCK_CHECK`.
+    fn database_now(&self) -> Timestamp {
+        let due = self
+            .clock_checked
+            .lock()
+            .map(|at| at.elapsed() >= CLOCK_CHECK)
+            .unwrap_or(true);
+        if due {
+            if let Err(e) = self.measure_clock() {
+                tracing::warn!(error = %e, "measuring the database's clock failed");
+            }
+        }
+        let offset = self.clock_offset.load(Ordering::Relaxed);
+        Timestamp(
+            u64::try_from(i64::try_from(system_now().0).unwrap_or(i64::MAX) + offset).unwrap_or(0),
+        )
+    }
+
+    /// Runs `work` in one SERIALIZABLE transaction, committing when it
+    /// returns `Ok(Some(_))`; a lost serialization race runs it again, so
+    /// `work` must be re-runnable.
+    fn serializable<T>(
+        &self,
+        mut work: impl AsyncFnMut(&deadpool_postgres::Transaction<'_>) -> Result<Option<T>, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        self.block(async {
+            let mut attempt = 1;
+            loop {
+                let result = async {
+                    let mut client = self.pool.get().await?;
+                    let tx = client
+                        .build_transaction()
+                        .isolation_level(IsolationLevel::Serializable)
+                        .start()
+                        .await?;
+                    let outcome = work(&tx).await?;
+                    if outcome.is_some() {
+                        tx.commit().await?;
+                    }
+                    Ok::<Option<T>, StoreError>(outcome)
+                }
+                .await;
+                match result {
+                    Err(e) if e.is_busy() && attempt < DECISION_ATTEMPTS => {
+                        // Spread the retries so the same racers do not meet again.
+                        let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
+                        let wait = Duration::from_millis(2 * u64::from(attempt) + jitter);
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                    }
+                    other => return other,
+                }
+            }
+        })
+    }
+}
+
+/// The key prefix that members of `path` start with (`""` for the root).
+fn member_prefix(path: &ResourcePath) -> String {
+    if path.is_root() {
+        String::new()
+    } else {
+        path.key()
+    }
+}
+
+/// Bounds of the member range of `path`: `[prefix/, prefix0)`.
+fn member_range(path: &ResourcePath) -> (String, String) {
+    let prefix = member_prefix(path);
+    (format!("{prefix}/"), format!("{prefix}0"))
+}
+
+fn path_from_key(key: &str) -> Result<ResourcePath, StoreError> {
+    ResourcePath::from_segments(key.split('/').filter(|s| !s.is_empty()))
+        .map_err(|e| StoreError::Corrupt(format!("stored path {key:?} is invalid: {e}")))
+}
+
+fn millis(t: Timestamp) -> i64 {
+    i64::try_from(t.0).unwrap_or(i64::MAX)
+}
+
+fn timestamp(ms: i64) -> Timestamp {
+    Timestamp(u64::try_from(ms).unwrap_or(0))
+}
