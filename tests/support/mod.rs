@@ -420,6 +420,23 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// A client of a server this harness did not start (a load balancer in
+    /// front of nodes): the request helpers work on it; it has no process,
+    /// directories or output of its own.
+    pub fn at(addr: &str) -> TestServer {
+        TestServer {
+            launch: Launch::bare(),
+            child: None,
+            addr: addr.to_owned(),
+            base: format!("http://{addr}"),
+            stderr: Arc::new(Mutex::new(String::new())),
+            stdout: Arc::new(Mutex::new(String::new())),
+            agent: client::new_agent(),
+        }
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
