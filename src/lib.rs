@@ -5,8 +5,9 @@
 //!   view, write intents and latches, and `LockRules`, whose decisions say
 //!   who may change what. No I/O, no clock, no locks, no permits.
 //! - `store`: storage behind small traits: `fs` is the served directory
-//!   (atomic writes); `sqlite` (embedded default) and `memory` hold the lock
-//!   table, holds, latches, audit trail and dead properties. Knows paths and
+//!   (atomic writes); `sqlite` (embedded default), `postgres` (several
+//!   nodes) and `memory` hold the lock table, holds, latches, audit trail
+//!   and dead properties. Knows paths and
 //!   bytes, never HTTP. Content and property writes require a `WritePermit`.
 //! - `authority`: `LockService`, the one lock authority. Every lock-table
 //!   change from every surface and process is one core decision inside one

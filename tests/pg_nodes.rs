@@ -143,6 +143,9 @@ fn while_postgres_is_down_writes_answer_503_and_the_node_recovers() {
     for answer in [
         put(&a, "/doc.txt", "v2"),
         bare_lock(&a, "/doc.txt", Scope::Exclusive, "0"),
+        // Answers that show locks cannot be given without them.
+        a.propfind("/doc.txt", "0", None),
+        a.propfind("/", "1", None),
     ] {
         assert_eq!(answer.status, 503, "{answer:?}");
         assert!(answer.header("retry-after").is_some(), "{answer:?}");

@@ -17,3 +17,151 @@ fn postgres_passes_the_conformance_suite() {
         _keep: None,
     });
 }
+
+mod races {
+    //! Two lock authorities on one database, as two nodes, deciding on the
+    //! same paths at full speed from several threads.
+    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+    use deadbolt::auth::Requester;
+    use deadbolt::authority::{AuthorityConfig, AuthorityError, LockService, NewLock};
+    use deadbolt::locks::{
+        LockDepth, LockError, LockScope, Reach, ResourcePath, TimeoutRequest, WriteIntent,
+    };
+    use deadbolt::store::{HistoryFilter, StateLocation, open};
+
+    use super::support::pg::PgCluster;
+
+    fn p(path: &str) -> ResourcePath {
+        ResourcePath::from_segments(path.split('/').filter(|s| !s.is_empty())).unwrap()
+    }
+
+    fn lock(root: &str, depth: LockDepth) -> NewLock {
+        NewLock {
+            root: p(root),
+            root_is_collection: false,
+            scope: LockScope::Exclusive,
+            depth,
+            owner: None,
+            timeout: vec![TimeoutRequest::Seconds(600)],
+        }
+    }
+
+    fn put(path: &str) -> WriteIntent {
+        WriteIntent::new().touches(&p(path), Reach::Resource)
+    }
+
+    fn two_nodes(cluster: &PgCluster) -> (LockService, LockService) {
+        let location = StateLocation::Postgres(cluster.new_database());
+        let node = || LockService::new(&open(&location).unwrap(), AuthorityConfig::default());
+        (node(), node())
+    }
+
+    /// Writes on /d/f on one node, depth-infinity locks on /d on the other:
+    /// a lock is never granted while a write is admitted, nor the reverse.
+    #[test]
+    fn writes_and_tree_locks_on_two_nodes_never_overlap() {
+        let Some(cluster) = PgCluster::start() else {
+            return;
+        };
+        let (a, b) = two_nodes(&cluster);
+        let anyone = Requester::default();
+        let (writes, locks) = (AtomicU32::new(0), AtomicU32::new(0));
+        let done = || writes.load(Relaxed) >= 30 && locks.load(Relaxed) >= 30;
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for _ in 0..3_000 {
+                        if done() {
+                            break;
+                        }
+                        if let Ok(permit) = a.admit(put("/d/f"), &[], &anyone) {
+                            writes.fetch_add(1, Relaxed);
+                            assert!(
+                                a.covering_locks(&p("/d/f")).unwrap().is_empty(),
+                                "a lock was granted while a write was admitted"
+                            );
+                            drop(permit);
+                        }
+                    }
+                });
+                scope.spawn(|| {
+                    for _ in 0..3_000 {
+                        if done() {
+                            break;
+                        }
+                        let granted =
+                            b.acquire(lock("/d", LockDepth::Infinity), None, &[], &anyone);
+                        if let Ok(grant) = granted {
+                            locks.fetch_add(1, Relaxed);
+                            assert!(
+                                matches!(
+                                    b.admit(put("/d/f"), &[], &anyone),
+                                    Err(AuthorityError::Refused(LockError::Locked { .. }))
+                                ),
+                                "a write was admitted under a tree lock"
+                            );
+                            b.release(&grant.lock.token, &p("/d"), &anyone).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        let (writes, locks) = (writes.into_inner(), locks.into_inner());
+        assert!(writes > 0 && locks > 0, "{writes} writes, {locks} locks");
+    }
+
+    /// One depth-infinity lock, refreshed from one URL in its scope and
+    /// released from another at the same moment, on two nodes: the
+    /// release wins or the refresh does, and a refresh never reports a lock
+    /// that is gone.
+    #[test]
+    fn refresh_and_unlock_from_two_urls_of_one_lock_agree() {
+        let Some(cluster) = PgCluster::start() else {
+            return;
+        };
+        let (a, b) = two_nodes(&cluster);
+        let anyone = Requester::default();
+        for _ in 0..20 {
+            let grant = a
+                .acquire(lock("/t", LockDepth::Infinity), None, &[], &anyone)
+                .unwrap();
+            let token = grant.lock.token;
+            let (refreshed, released) = std::thread::scope(|scope| {
+                let refresh = scope.spawn(|| {
+                    a.refresh(&token, &p("/t/x"), &[TimeoutRequest::Seconds(900)], &anyone)
+                });
+                let release = scope.spawn(|| b.release(&token, &p("/t/y"), &anyone));
+                (refresh.join().unwrap(), release.join().unwrap())
+            });
+            assert!(released.is_ok(), "{released:?}");
+            if refreshed.is_ok() {
+                // Then the refresh came first: its event precedes the release.
+                let events = a.history(&HistoryFilter::default()).unwrap();
+                let of = |kind: &str| {
+                    events
+                        .iter()
+                        .find(|e| e.kind == kind && e.token.as_deref() == Some(token.0.as_str()))
+                        .map(|e| e.id)
+                };
+                let (refresh_id, release_id) = (of("refreshed"), of("released"));
+                assert!(
+                    matches!((refresh_id, release_id), (Some(r), Some(u)) if r < u),
+                    "a refresh that succeeded came after the release: {events:?}"
+                );
+            } else {
+                assert!(
+                    matches!(
+                        refreshed,
+                        Err(AuthorityError::Refused(LockError::TokenMismatch))
+                    ),
+                    "{refreshed:?}"
+                );
+            }
+            assert!(
+                b.lock(&token.0).is_err(),
+                "the lock is gone after its release"
+            );
+        }
+    }
+}

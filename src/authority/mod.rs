@@ -106,10 +106,7 @@ fn context(requester: &Requester, reason: Option<String>) -> EventContext {
 }
 
 fn selection(path: &ResourcePath, with_members: bool) -> LockSelection {
-    LockSelection {
-        path: path.clone(),
-        with_members,
-    }
+    LockSelection::of(path, with_members)
 }
 
 impl LockService {
@@ -168,7 +165,11 @@ impl LockService {
             selections: intent
                 .targets()
                 .iter()
-                .map(|(path, reach)| selection(path, *reach == Reach::Subtree))
+                .map(|(path, reach)| match reach {
+                    // Only checked: writers of other members may run beside.
+                    Reach::MemberList => LockSelection::checked(path),
+                    _ => selection(path, *reach == Reach::Subtree),
+                })
                 .collect(),
             latches: true,
             // Admitting a write never changes locks: other processes' lock
@@ -205,7 +206,7 @@ impl LockService {
         let now = self.now();
         let mut selections = vec![selection(&new.root, new.depth == LockDepth::Infinity)];
         if let Some(parent) = new.root.parent() {
-            selections.push(selection(&parent, false));
+            selections.push(LockSelection::checked(&parent));
         }
         let needs = Needs {
             selections,
@@ -416,6 +417,11 @@ impl LockService {
             .locks
             .view(&[selection(path, false)], now)?
             .covering_locks(path, now))
+    }
+
+    /// The live locks covering `path`.
+    pub fn view_path(&self, path: &ResourcePath) -> Result<LockTable, AuthorityError> {
+        Ok(self.locks.view(&[selection(path, false)], self.now())?)
     }
 
     /// The live locks covering `collection` or its direct members.

@@ -1,12 +1,10 @@
 //! Live properties (RFC 4918 §15): computed from the resource, never stored.
 
 use crate::authority::now;
-use crate::dav::DavState;
-use crate::dav::error::DavError;
 use crate::dav::xml::DAV_NS;
 use crate::dav::xml::render::{self, PropValue};
+use crate::locks::LockTable;
 use crate::locks::ResourcePath;
-use crate::locks::{ActiveLock, LockTable, Timestamp};
 use crate::store::{Meta, PropertyName};
 use crate::web::path::href;
 
@@ -51,29 +49,13 @@ pub fn names(meta: &Meta) -> &'static [&'static str] {
     }
 }
 
-/// The value of the live property `local` (in `DAV:`), if the resource has it.
-/// Where `lockdiscovery` finds the locks that cover a resource.
-pub enum LockSource<'a> {
-    /// Ask the lock store for each resource.
-    Store(&'a DavState),
-    /// A snapshot read once for a whole PROPFIND answer.
-    Snapshot(&'a LockTable),
-}
-
-impl LockSource<'_> {
-    fn covering(&self, path: &ResourcePath, now: Timestamp) -> Result<Vec<ActiveLock>, DavError> {
-        match self {
-            Self::Store(state) => state.covering_locks(path),
-            Self::Snapshot(table) => Ok(table.covering_locks(path, now)),
-        }
-    }
-}
-
+/// The value of the live property `local` (in `DAV:`), if the resource has
+/// it; `lockdiscovery` comes from `locks`, read once for the whole answer.
 pub fn value(
     local: &str,
     path: &ResourcePath,
     meta: &Meta,
-    locks: &LockSource<'_>,
+    locks: &LockTable,
 ) -> Option<PropValue> {
     let file = !meta.is_collection();
     let text = |name: &'static str, value: String| Some(PropValue::LiveText(name, value));
@@ -99,13 +81,7 @@ pub fn value(
         "supportedlock" => Some(PropValue::Xml(render::SUPPORTED_LOCK.to_owned())),
         "lockdiscovery" => {
             let now = now();
-            let locks = match locks.covering(path, now) {
-                Ok(locks) => locks,
-                Err(e) => {
-                    tracing::error!(%path, error = %e, "reading locks failed");
-                    return None;
-                }
-            };
+            let locks = locks.covering_locks(path, now);
             Some(PropValue::Xml(render::lockdiscovery(&locks, now, |lock| {
                 href(&lock.root, lock.root_is_collection)
             })))

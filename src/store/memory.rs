@@ -191,10 +191,7 @@ impl LockStore for MemoryStore {
         now: Timestamp,
     ) -> Result<LockTable, StoreError> {
         let state = self.state();
-        let selection = LockSelection {
-            path: collection.clone(),
-            with_members: false,
-        };
+        let selection = LockSelection::of(collection, false);
         let mut table = state.table(&[selection], now, false);
         for lock in state.locks.values() {
             if !lock.is_expired(now) && lock.root.parent().as_ref() == Some(collection) {

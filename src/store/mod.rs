@@ -313,6 +313,30 @@ pub trait PropertyStore: Send + Sync {
 pub struct LockSelection {
     pub path: ResourcePath,
     pub with_members: bool,
+    /// The decision only reads what is at `path` (a member list to check),
+    /// and changes nothing there: decisions that do the same may run beside
+    /// it (a store that claims paths claims this one shared).
+    pub shared: bool,
+}
+
+impl LockSelection {
+    /// A path the decision may change (and, `with_members`, below it).
+    pub fn of(path: &ResourcePath, with_members: bool) -> Self {
+        Self {
+            path: path.clone(),
+            with_members,
+            shared: false,
+        }
+    }
+
+    /// A path the decision only checks.
+    pub fn checked(path: &ResourcePath) -> Self {
+        Self {
+            path: path.clone(),
+            with_members: false,
+            shared: true,
+        }
+    }
 }
 
 /// What a decision needs loaded.

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::dav::error::DavError;
 use crate::dav::headers::Depth;
-use crate::dav::live_props::{self, LockSource};
+use crate::dav::live_props;
 use crate::dav::xml::propfind::PropfindRequest as Wanted;
 use crate::dav::xml::render::{self, PropStat, PropValue};
 use crate::dav::xml::{self, DAV_NS};
@@ -63,19 +63,29 @@ pub async fn execute(
             .blocking(move |s| Ok(s.content.metadata(&path)?))
             .await?
     };
-    let body = if request.depth == Depth::Zero || !meta.is_collection() {
+    // The locks and the resource's own dead properties are read before the
+    // answer starts: when the lock table cannot be read the request fails
+    // whole (503 when the database is unavailable), never as a 207 that
+    // leaves out the locks.
+    let request = Arc::new(request);
+    let (snapshot, dead) = {
+        let request = Arc::clone(&request);
+        let is_collection = meta.is_collection();
         state
             .blocking(move |s| {
-                let mut out = String::new();
-                let locks = LockSource::Store(s);
-                let dead = own_properties(s, &request.path);
-                let (path, wanted) = (&request.path, &request.wanted);
-                render_resource(&locks, path, &meta, dead.as_deref(), wanted, &mut out);
-                Ok(body::full(render::multistatus(&out)))
+                let snapshot = lock_snapshot(s, &request, is_collection)?;
+                Ok((snapshot, s.properties.all(&request.path)?))
             })
             .await?
+    };
+    let body = if request.depth == Depth::Zero || !meta.is_collection() {
+        let mut out = String::new();
+        let locks = &snapshot;
+        let (path, wanted) = (&request.path, &request.wanted);
+        render_resource(locks, path, &meta, Some(&dead), wanted, &mut out);
+        body::full(render::multistatus(&out))
     } else {
-        stream_tree(Arc::clone(state), request, meta)
+        stream_tree(Arc::clone(state), request, meta, snapshot, dead)
     };
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::MULTI_STATUS;
@@ -104,60 +114,64 @@ impl Sink {
     }
 }
 
-fn stream_tree(state: Arc<DavState>, request: PropfindRequest, meta: Meta) -> Body {
+fn stream_tree(
+    state: Arc<DavState>,
+    request: Arc<PropfindRequest>,
+    meta: Meta,
+    snapshot: LockTable,
+    dead: Vec<DeadProperty>,
+) -> Body {
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, BoxError>>(4);
     tokio::task::spawn_blocking(move || {
         let mut sink = Sink {
             out: String::with_capacity(CHUNK * 2),
             tx,
         };
-        match write_tree(&state, &request, &meta, &mut sink) {
-            Ok(true) => {
-                let _ = sink.tx.blocking_send(Ok(Bytes::from(sink.out)));
-            }
-            Ok(false) => {} // The client went away.
-            Err(e) => {
-                tracing::error!(error = %e, "reading locks for PROPFIND failed");
-                let _ = sink.tx.blocking_send(Err(e.into()));
-            }
+        let locks = &snapshot;
+        if write_tree(&state, &request, &meta, locks, &dead, &mut sink) {
+            let _ = sink.tx.blocking_send(Ok(Bytes::from(sink.out)));
         }
     });
     body::stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
 
 /// Renders the whole multistatus of a Depth 1 or infinity answer into
-/// `sink`; false when the client went away, an error (before anything was
-/// sent) when the locks could not be read.
+/// `sink`; false when the client went away.
 fn write_tree(
     state: &DavState,
     request: &PropfindRequest,
     meta: &Meta,
+    locks: &LockTable,
+    dead: &[DeadProperty],
     sink: &mut Sink,
-) -> Result<bool, DavError> {
-    let snapshot = lock_snapshot(state, request)?;
-    let locks = LockSource::Snapshot(&snapshot);
+) -> bool {
     sink.out.push_str(render::XML_DECLARATION);
     sink.out.push_str(render::MULTISTATUS_OPEN);
-    let dead = own_properties(state, &request.path);
     let (path, wanted) = (&request.path, &request.wanted);
-    render_resource(&locks, path, meta, dead.as_deref(), wanted, &mut sink.out);
+    render_resource(locks, path, meta, Some(dead), wanted, &mut sink.out);
     // Collections still to list; depth 1 lists only the first.
     let mut pending = vec![request.path.clone()];
     while let Some(collection) = pending.pop() {
-        if !write_members(state, &locks, request, &collection, &mut pending, sink) {
-            return Ok(false);
+        if !write_members(state, locks, request, &collection, &mut pending, sink) {
+            return false;
         }
     }
     sink.out.push_str(render::MULTISTATUS_CLOSE);
-    Ok(true)
+    true
 }
 
-/// One read of the locks for the whole answer (Depth 1: the collection and
-/// its members; infinity: the whole tree).
-fn lock_snapshot(state: &DavState, request: &PropfindRequest) -> Result<LockTable, DavError> {
+/// One read of the locks for the whole answer (Depth 0 or a file: the
+/// resource; Depth 1: the collection and its members; infinity: the tree).
+fn lock_snapshot(
+    state: &DavState,
+    request: &PropfindRequest,
+    is_collection: bool,
+) -> Result<LockTable, DavError> {
     Ok(match request.depth {
+        _ if !is_collection => state.authority.view_path(&request.path)?,
+        Depth::Zero => state.authority.view_path(&request.path)?,
         Depth::Infinity => state.authority.view_tree(&request.path)?,
-        _ => state.authority.view_children(&request.path)?,
+        Depth::One => state.authority.view_children(&request.path)?,
     })
 }
 
@@ -165,7 +179,7 @@ fn lock_snapshot(state: &DavState, request: &PropfindRequest) -> Result<LockTabl
 /// depth is infinity; false when the client went away.
 fn write_members(
     state: &DavState,
-    locks: &LockSource<'_>,
+    locks: &LockTable,
     request: &PropfindRequest,
     collection: &ResourcePath,
     pending: &mut Vec<ResourcePath>,
@@ -203,15 +217,6 @@ fn write_members(
     true
 }
 
-/// The dead properties of one resource; `None` (logged) if unreadable.
-fn own_properties(state: &DavState, path: &ResourcePath) -> Option<Vec<DeadProperty>> {
-    state
-        .properties
-        .all(path)
-        .inspect_err(|e| tracing::error!(%path, error = %e, "reading dead properties failed"))
-        .ok()
-}
-
 /// The dead properties of a collection's members; `None` (logged) if
 /// unreadable.
 fn member_properties(state: &DavState, collection: &ResourcePath) -> Option<MemberProperties> {
@@ -227,7 +232,7 @@ fn member_properties(state: &DavState, collection: &ResourcePath) -> Option<Memb
 /// Appends the `D:response` for one resource: a 500 when its dead
 /// properties (`dead`) could not be read.
 fn render_resource(
-    locks: &LockSource<'_>,
+    locks: &LockTable,
     path: &ResourcePath,
     meta: &Meta,
     dead: Option<&[DeadProperty]>,
@@ -245,7 +250,7 @@ fn render_resource(
 }
 
 fn propstats(
-    locks: &LockSource<'_>,
+    locks: &LockTable,
     path: &ResourcePath,
     meta: &Meta,
     dead: &[DeadProperty],
@@ -304,7 +309,7 @@ fn propstats(
 
 /// One named property: a stored value wins over a computed one.
 fn lookup(
-    locks: &LockSource<'_>,
+    locks: &LockTable,
     name: &PropertyName,
     path: &ResourcePath,
     meta: &Meta,

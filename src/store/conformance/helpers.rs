@@ -43,10 +43,7 @@ pub fn locals(stores: &Stores, path: &str) -> Vec<String> {
 
 pub fn needs(path: &str, with_members: bool) -> Needs {
     Needs {
-        selections: vec![LockSelection {
-            path: p(path),
-            with_members,
-        }],
+        selections: vec![LockSelection::of(&p(path), with_members)],
         counts: false,
         latches: true,
         writes: Writes::Locks,

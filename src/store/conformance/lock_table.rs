@@ -39,10 +39,7 @@ pub(super) fn views_select_ancestors_and_members_only(stores: &Stores) {
         acquire(stores, token, root, None, T0);
     }
     let view = |with_members| {
-        let selection = LockSelection {
-            path: p("/a/b"),
-            with_members,
-        };
+        let selection = LockSelection::of(&p("/a/b"), with_members);
         tokens(&stores.locks.view(&[selection], T0).unwrap())
     };
     assert_eq!(view(false), ["t-a", "t-ab", "t-root"]);

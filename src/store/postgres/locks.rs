@@ -2,7 +2,10 @@
 //! loaded for one decision and written back in the same SERIALIZABLE
 //! transaction.
 
+use std::collections::BTreeMap;
+
 use deadpool_postgres::GenericClient;
+use sha2::{Digest, Sha256};
 
 use super::rows::{
     HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches, query_locks,
@@ -13,6 +16,37 @@ use crate::locks::{
     ActiveLock, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath, Timestamp,
 };
 use crate::store::{EventContext, LockSelection, LockStore, Needs, StoreError, Writes, event_kind};
+
+/// The advisory lock key of a path: the first 8 bytes of its SHA-256.
+/// Two paths may share a key; then their decisions wait for each other,
+/// which costs time, never correctness.
+fn claim_key(path_key: &str) -> i64 {
+    let digest = Sha256::digest(path_key.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
+/// What a decision claims (I14): every ancestor of a selected path shared,
+/// the path itself exclusive (shared when the selection only checks it),
+/// sorted by key so that claims are always taken in one order.
+fn claims(selections: &[LockSelection]) -> (Vec<i64>, Vec<bool>) {
+    let mut claims: BTreeMap<i64, bool> = BTreeMap::new();
+    for selection in selections {
+        let segments = selection.path.segments();
+        for depth in 0..segments.len() {
+            let ancestor = ResourcePath::from_segments(segments[..depth].iter().cloned());
+            if let Ok(ancestor) = ancestor {
+                claims.entry(claim_key(&ancestor.key())).or_insert(false);
+            }
+        }
+        let own = claims
+            .entry(claim_key(&selection.path.key()))
+            .or_insert(false);
+        *own |= !selection.shared;
+    }
+    claims.into_iter().unzip()
+}
 
 /// The keys of every selected path and its ancestors, without repeats.
 fn ancestor_keys(selections: &[LockSelection]) -> Vec<String> {
@@ -114,41 +148,13 @@ async fn load_selected(
     Ok(table)
 }
 
-/// Writes one journaled change, with its audit event.
+/// Writes one journaled change, then its audit event.
 async fn apply(
     tx: &impl GenericClient,
     change: &LockChange,
     now: Timestamp,
     context: &EventContext,
 ) -> Result<(), StoreError> {
-    if let Some(kind) = event_kind(change) {
-        match change {
-            LockChange::Insert(lock) | LockChange::Update(lock) | LockChange::Remove(lock, _) => {
-                let holder = lock.principal.as_deref();
-                record_event(
-                    tx,
-                    now,
-                    kind,
-                    &lock.root,
-                    Some(&lock.token),
-                    holder,
-                    context,
-                )
-                .await?;
-            }
-            LockChange::HoldSet(hold) => {
-                let context = EventContext {
-                    reason: Some(hold.reason.clone()),
-                    ..context.clone()
-                };
-                record_event(tx, now, kind, &hold.path, None, None, &context).await?;
-            }
-            LockChange::HoldLifted(hold) => {
-                record_event(tx, now, kind, &hold.path, None, None, context).await?;
-            }
-            LockChange::Latch(_) => {}
-        }
-    }
     let (sql, params): (
         String,
         Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>>,
@@ -223,7 +229,50 @@ async fn apply(
         .iter()
         .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
         .collect();
-    tx.execute(&statement, &refs).await?;
+    let changed = tx.execute(&statement, &refs).await?;
+    // A refresh or UNLOCK from another URL in a lock's scope claims other
+    // paths than one at its root: if the row changed since it was read, the
+    // decision was taken on stale state. Run it again.
+    let expects_one = matches!(
+        change,
+        LockChange::Update(_) | LockChange::Remove(..) | LockChange::HoldLifted(_)
+    );
+    if expects_one && changed != 1 {
+        return Err(StoreError::busy(
+            "the lock table changed under the decision; deciding again",
+        ));
+    }
+    // The event after the change it records: a change that waited for
+    // another decision's row gets a later event id, so ids follow the
+    // order in which changes took effect.
+    if let Some(kind) = event_kind(change) {
+        match change {
+            LockChange::Insert(lock) | LockChange::Update(lock) | LockChange::Remove(lock, _) => {
+                let holder = lock.principal.as_deref();
+                record_event(
+                    tx,
+                    now,
+                    kind,
+                    &lock.root,
+                    Some(&lock.token),
+                    holder,
+                    context,
+                )
+                .await?;
+            }
+            LockChange::HoldSet(hold) => {
+                let context = EventContext {
+                    reason: Some(hold.reason.clone()),
+                    ..context.clone()
+                };
+                record_event(tx, now, kind, &hold.path, None, None, &context).await?;
+            }
+            LockChange::HoldLifted(hold) => {
+                record_event(tx, now, kind, &hold.path, None, None, context).await?;
+            }
+            LockChange::Latch(_) => {}
+        }
+    }
     Ok(())
 }
 
@@ -274,7 +323,10 @@ impl LockStore for PostgresStore {
             false => None,
         };
         let latches = needs.latches || needs.writes == Writes::LatchesOnly;
-        self.serializable(async |tx| {
+        let (keys, exclusive) = claims(&needs.selections);
+        self.decision(async |tx| {
+            tx.execute("SELECT deadbolt_claim($1, $2)", &[&keys, &exclusive])
+                .await?;
             let mut table = load_selected(tx, &needs.selections, now, latches).await?;
             if let Some(counts) = counts {
                 table.set_counts(counts);
@@ -310,10 +362,7 @@ impl LockStore for PostgresStore {
     ) -> Result<LockTable, StoreError> {
         self.block(async {
             let client = self.pool.get().await?;
-            let selection = LockSelection {
-                path: collection.clone(),
-                with_members: false,
-            };
+            let selection = LockSelection::of(collection, false);
             let mut table = load_selected(&client, &[selection], now, false).await?;
             let (lo, hi) = member_range(collection);
             let sql = format!(
@@ -364,7 +413,7 @@ impl LockStore for PostgresStore {
     }
 
     fn remove_expired(&self, now: Timestamp) -> Result<Vec<ActiveLock>, StoreError> {
-        let expired = self.serializable(async |tx| {
+        let expired = self.decision(async |tx| {
             // One node sweeps at a time; the others find the work done.
             let sweeping: bool = tx
                 .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&SWEEP_LOCK])
@@ -432,3 +481,41 @@ impl LockStore for PostgresStore {
 
 /// The advisory lock key of sweeping ("sweeping" in ASCII, as a number).
 const SWEEP_LOCK: i64 = 0x7377_6565_7069_6e67;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(path: &str) -> ResourcePath {
+        ResourcePath::from_segments(path.split('/').filter(|s| !s.is_empty())).unwrap()
+    }
+
+    #[test]
+    fn claims_are_shared_on_ancestors_exclusive_on_targets_and_sorted() {
+        let selections = [
+            LockSelection::of(&p("/a/f"), false),
+            LockSelection::checked(&p("/a")),
+        ];
+        let (keys, exclusive) = claims(&selections);
+        let mode = |path: &str| {
+            let at = keys
+                .iter()
+                .position(|k| *k == claim_key(path))
+                .expect("claimed");
+            exclusive[at]
+        };
+        assert_eq!(keys.len(), 3, "/, /a and /a/f, once each");
+        assert!(
+            !mode("/") && !mode("/a"),
+            "ancestors and checked paths are shared"
+        );
+        assert!(mode("/a/f"), "the path a decision may change is exclusive");
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "taken in one order");
+        // A path changed by one selection and checked by another: exclusive.
+        let (_, exclusive) = claims(&[
+            LockSelection::checked(&p("/a")),
+            LockSelection::of(&p("/a"), true),
+        ]);
+        assert_eq!(exclusive.iter().filter(|e| **e).count(), 1);
+    }
+}

@@ -1,13 +1,14 @@
 //! The lock table, holds, latches, the audit trail and dead properties in
 //! PostgreSQL, for several deadbolt nodes that act as one server.
 //!
-//! One lock decision is one SERIALIZABLE transaction: it reads what the
-//! decision needs (locks, holds, latches near the paths), the core decides,
-//! the changes are written and committed. PostgreSQL's serializable
-//! snapshot isolation aborts one of two decisions that would each have read
-//! what the other wrote; the store runs the aborted one again (decisions
-//! are re-runnable), so the outcome is as if they had run one after the
-//! other (docs/locking.md, I14). Time is the database server's: the offset
+//! One lock decision is one transaction: it first claims the paths it is
+//! about (advisory locks: shared on their ancestors, exclusive on each path
+//! it may change), then reads what the decision needs (locks, holds,
+//! latches near the paths), the core decides, the changes are written and
+//! committed. Decisions that could see each other's changes claim a common
+//! path in conflicting modes, so they run one after the other; the others
+//! run side by side (docs/locking.md, I14, which also says why not
+//! SERIALIZABLE). Time is the database server's: the offset
 //! between this host's clock and it is measured when the store opens and
 //! again now and then (`now`).
 //!
@@ -209,10 +210,11 @@ impl PostgresStore {
         )
     }
 
-    /// Runs `work` in one SERIALIZABLE transaction, committing when it
-    /// returns `Ok(Some(_))`; a lost serialization race runs it again, so
-    /// `work` must be re-runnable.
-    fn serializable<T>(
+    /// Runs `work` in one transaction, committing when it returns
+    /// `Ok(Some(_))`; when the database reports a lost race (a deadlock, or
+    /// `work` found a row changed under it) it runs `work` again, so `work`
+    /// must be re-runnable.
+    fn decision<T>(
         &self,
         mut work: impl AsyncFnMut(&deadpool_postgres::Transaction<'_>) -> Result<Option<T>, StoreError>,
     ) -> Result<Option<T>, StoreError> {
@@ -223,7 +225,7 @@ impl PostgresStore {
                     let mut client = self.pool.get().await?;
                     let tx = client
                         .build_transaction()
-                        .isolation_level(IsolationLevel::Serializable)
+                        .isolation_level(IsolationLevel::ReadCommitted)
                         .start()
                         .await?;
                     let outcome = work(&tx).await?;

@@ -97,6 +97,22 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX write_latch_id ON write_latch (id);
     "#,
+    // 2: claims on paths (docs/locking.md I14): transaction-level advisory
+    // locks, taken in the order given (the caller sorts them), so that two
+    // decisions never wait for each other in a circle.
+    r#"
+    CREATE FUNCTION deadbolt_claim(keys bigint[], exclusive boolean[]) RETURNS void AS $$
+    BEGIN
+        FOR i IN 1 .. coalesce(array_length(keys, 1), 0) LOOP
+            IF exclusive[i] THEN
+                PERFORM pg_advisory_xact_lock(keys[i]);
+            ELSE
+                PERFORM pg_advisory_xact_lock_shared(keys[i]);
+            END IF;
+        END LOOP;
+    END
+    $$ LANGUAGE plpgsql;
+    "#,
 ];
 
 /// The version a fully migrated database has.

@@ -323,10 +323,7 @@ impl LockStore for SqliteStore {
         now: Timestamp,
     ) -> Result<LockTable, StoreError> {
         let conn = self.connection()?;
-        let selection = LockSelection {
-            path: collection.clone(),
-            with_members: false,
-        };
+        let selection = LockSelection::of(collection, false);
         let mut table = load_selected(&conn, &[selection], now)?;
         // Roots one level below: in the member range, with no further '/'.
         let (lo, hi) = member_range(collection);

@@ -53,10 +53,7 @@ fn lock_request(token: &str, root: &str) -> crate::locks::LockRequest {
 
 fn needs(path: &str) -> Needs {
     Needs {
-        selections: vec![LockSelection {
-            path: p(path),
-            with_members: false,
-        }],
+        selections: vec![LockSelection::of(&p(path), false)],
         counts: true,
         latches: true,
         writes: Writes::Locks,
