@@ -17,6 +17,7 @@ mod clock;
 #[doc(hidden)]
 pub mod conformance;
 pub mod fs;
+mod keys;
 pub mod memory;
 mod open;
 pub mod postgres;

@@ -1,8 +1,9 @@
 //! The audit trail and what administrators read: holds, history, counts.
 
+use super::PostgresStore;
 use super::rows::{HOLD_COLUMNS, query_holds};
-use super::{PostgresStore, member_range, millis};
 use crate::locks::{Hold, Timestamp};
+use crate::store::keys::{member_range, millis};
 use crate::store::{
     AuditStore, DEFAULT_HISTORY_LIMIT, HistoryFilter, LockEvent, LockStats, StoreError,
 };

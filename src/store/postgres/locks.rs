@@ -7,14 +7,15 @@ use std::collections::BTreeMap;
 use deadpool_postgres::GenericClient;
 use sha2::{Digest, Sha256};
 
+use super::PostgresStore;
 use super::rows::{
     HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches, query_locks,
     record_event,
 };
-use super::{PostgresStore, member_range, millis, timestamp};
 use crate::locks::{
     ActiveLock, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath, Timestamp,
 };
+use crate::store::keys::{ancestor_keys, member_range, millis, timestamp};
 use crate::store::{EventContext, LockSelection, LockStore, Needs, StoreError, Writes, event_kind};
 
 /// The advisory lock key of a path: the first 8 bytes of its SHA-256.
@@ -46,22 +47,6 @@ fn claims(selections: &[LockSelection]) -> (Vec<i64>, Vec<bool>) {
         *own |= !selection.shared;
     }
     claims.into_iter().unzip()
-}
-
-/// The keys of every selected path and its ancestors, without repeats.
-fn ancestor_keys(selections: &[LockSelection]) -> Vec<String> {
-    let mut keys: Vec<String> = vec!["/".to_owned()];
-    for selection in selections {
-        let mut key = String::new();
-        for segment in selection.path.segments() {
-            key.push('/');
-            key.push_str(segment);
-            if !keys.contains(&key) {
-                keys.push(key.clone());
-            }
-        }
-    }
-    keys
 }
 
 /// The live locks and active holds the selections need (§6.1 coverage:

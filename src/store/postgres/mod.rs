@@ -30,7 +30,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls};
 
-use crate::locks::{ResourcePath, Timestamp};
+use crate::locks::Timestamp;
 use crate::store::{StoreError, system_now};
 
 /// Connections each node keeps to the database.
@@ -248,32 +248,4 @@ impl PostgresStore {
             }
         })
     }
-}
-
-/// The key prefix that members of `path` start with (`""` for the root).
-fn member_prefix(path: &ResourcePath) -> String {
-    if path.is_root() {
-        String::new()
-    } else {
-        path.key()
-    }
-}
-
-/// Bounds of the member range of `path`: `[prefix/, prefix0)`.
-fn member_range(path: &ResourcePath) -> (String, String) {
-    let prefix = member_prefix(path);
-    (format!("{prefix}/"), format!("{prefix}0"))
-}
-
-fn path_from_key(key: &str) -> Result<ResourcePath, StoreError> {
-    ResourcePath::from_segments(key.split('/').filter(|s| !s.is_empty()))
-        .map_err(|e| StoreError::Corrupt(format!("stored path {key:?} is invalid: {e}")))
-}
-
-fn millis(t: Timestamp) -> i64 {
-    i64::try_from(t.0).unwrap_or(i64::MAX)
-}
-
-fn timestamp(ms: i64) -> Timestamp {
-    Timestamp(u64::try_from(ms).unwrap_or(0))
 }

@@ -1,9 +1,10 @@
 //! Dead properties: one row per (path, property), the whole element kept
 //! as self-contained XML.
 
-use super::{PostgresStore, member_prefix, member_range};
+use super::PostgresStore;
 use crate::authority::permit::WritePermit;
 use crate::locks::ResourcePath;
+use crate::store::keys::{member_prefix, member_range};
 use crate::store::{
     CopyDepth, DeadProperty, MemberProperties, PatchOp, PropertyName, PropertyStore, StoreError,
     ensure_permitted,

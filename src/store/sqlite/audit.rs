@@ -2,9 +2,10 @@
 
 use rusqlite::params;
 
+use super::SqliteStore;
 use super::rows::{HOLD_COLUMNS, query_holds};
-use super::{SqliteStore, member_range, millis};
 use crate::locks::{Hold, Timestamp};
+use crate::store::keys::{member_range, millis};
 use crate::store::{
     AuditStore, DEFAULT_HISTORY_LIMIT, HistoryFilter, LockEvent, LockStats, StoreError,
 };

@@ -7,11 +7,12 @@ use super::rows::{
     HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches, query_locks,
     record_event,
 };
-use super::{Locking, SqliteStore, member_range, millis, placeholders, timestamp};
+use super::{Locking, SqliteStore, placeholders};
 use crate::locks::{
     ActiveLock, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath, Timestamp,
     WriteLatch,
 };
+use crate::store::keys::{ancestor_keys, member_range, millis, timestamp};
 use crate::store::{EventContext, LockSelection, LockStore, Needs, StoreError, Writes, event_kind};
 
 /// Live locks in all, and those of `user`.
@@ -28,23 +29,6 @@ fn lock_counts(conn: &rusqlite::Connection, user: Option<&str>) -> Result<LockCo
         total: u64::try_from(total).unwrap_or(0),
         of_user: user.map_or(0, |_| u64::try_from(of_user).unwrap_or(0)),
     })
-}
-
-/// The keys of every selected path and its ancestors, without repeats,
-/// built one segment at a time.
-fn ancestor_keys(selections: &[LockSelection]) -> Vec<String> {
-    let mut keys: Vec<String> = vec!["/".to_owned()];
-    for selection in selections {
-        let mut key = String::new();
-        for segment in selection.path.segments() {
-            key.push('/');
-            key.push_str(segment);
-            if !keys.contains(&key) {
-                keys.push(key.clone());
-            }
-        }
-    }
-    keys
 }
 
 fn with_now(now: Timestamp, keys: &[String]) -> Vec<rusqlite::types::Value> {

@@ -22,7 +22,6 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{ErrorCode, TransactionBehavior};
 
-use crate::locks::{ResourcePath, Timestamp};
 use crate::store::StoreError;
 
 /// The state database file inside the state directory.
@@ -205,36 +204,8 @@ fn prepare_connection(c: &mut rusqlite::Connection) -> rusqlite::Result<()> {
     c.execute_batch("PRAGMA synchronous = NORMAL;")
 }
 
-/// The key prefix that members of `path` start with (`""` for the root).
-fn member_prefix(path: &ResourcePath) -> String {
-    if path.is_root() {
-        String::new()
-    } else {
-        path.key()
-    }
-}
-
-/// Bounds of the member range of `path`: `[prefix/, prefix0)`.
-fn member_range(path: &ResourcePath) -> (String, String) {
-    let prefix = member_prefix(path);
-    (format!("{prefix}/"), format!("{prefix}0"))
-}
-
 /// Rows at `?1` or in the range `[?2, ?3)`.
 const IN_TREE: &str = "(path = ?1 OR (path >= ?2 AND path < ?3))";
-
-fn path_from_key(key: &str) -> Result<ResourcePath, StoreError> {
-    ResourcePath::from_segments(key.split('/').filter(|s| !s.is_empty()))
-        .map_err(|e| StoreError::Corrupt(format!("stored path {key:?} is invalid: {e}")))
-}
-
-fn millis(t: Timestamp) -> i64 {
-    i64::try_from(t.0).unwrap_or(i64::MAX)
-}
-
-fn timestamp(ms: i64) -> Timestamp {
-    Timestamp(u64::try_from(ms).unwrap_or(0))
-}
 
 /// `?2, ?3, ...` for `n` values after `?1`.
 fn placeholders(n: usize) -> String {

@@ -3,9 +3,10 @@
 
 use rusqlite::params;
 
-use super::{IN_TREE, SqliteStore, member_prefix, member_range};
+use super::{IN_TREE, SqliteStore};
 use crate::authority::permit::WritePermit;
 use crate::locks::ResourcePath;
+use crate::store::keys::{member_prefix, member_range};
 use crate::store::{
     CopyDepth, DeadProperty, MemberProperties, PatchOp, PropertyName, PropertyStore, StoreError,
     ensure_permitted,

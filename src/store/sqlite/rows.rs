@@ -3,11 +3,11 @@
 
 use rusqlite::params;
 
-use super::{millis, path_from_key, timestamp};
 use crate::locks::{
     ActiveLock, Hold, LatchId, LockClient, LockDepth, LockScope, LockToken, Reach, ResourcePath,
     Timestamp, WriteLatch,
 };
+use crate::store::keys::{millis, path_from_key, timestamp};
 use crate::store::{EventContext, StoreError};
 
 pub const LOCK_COLUMNS: &str = "token, root, scope, depth, owner, principal, timeout_seconds, \

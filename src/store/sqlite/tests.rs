@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::authority::permit::WritePermit;
-use crate::locks::{LatchId, LatchLease, LockRules, Reach, WriteIntent};
+use crate::locks::{LatchId, LatchLease, LockRules, Reach, ResourcePath, Timestamp, WriteIntent};
 use crate::store::conformance::{self, Fixture};
 use crate::store::{
     EventContext, HistoryFilter, LockSelection, Needs, PatchOp, PropertyName, Stores, Writes,

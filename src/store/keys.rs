@@ -1,0 +1,53 @@
+//! How the database engines key paths and times: a path is its text key
+//! (`/a/b`, the root `/`), a tree is the key range `[key/, key0)` ('0'
+//! follows '/', so the range holds exactly the descendants), and a time is
+//! milliseconds since the Unix epoch.
+
+use super::{LockSelection, StoreError};
+use crate::locks::{ResourcePath, Timestamp};
+
+/// The key prefix that members of `path` start with (`""` for the root).
+pub(crate) fn member_prefix(path: &ResourcePath) -> String {
+    if path.is_root() {
+        String::new()
+    } else {
+        path.key()
+    }
+}
+
+/// Bounds of the member range of `path`: `[prefix/, prefix0)`.
+pub(crate) fn member_range(path: &ResourcePath) -> (String, String) {
+    let prefix = member_prefix(path);
+    (format!("{prefix}/"), format!("{prefix}0"))
+}
+
+/// The keys of every selected path and its ancestors, without repeats,
+/// built one segment at a time.
+pub(crate) fn ancestor_keys(selections: &[LockSelection]) -> Vec<String> {
+    let mut keys: Vec<String> = vec!["/".to_owned()];
+    for selection in selections {
+        let mut key = String::new();
+        for segment in selection.path.segments() {
+            key.push('/');
+            key.push_str(segment);
+            if !keys.contains(&key) {
+                keys.push(key.clone());
+            }
+        }
+    }
+    keys
+}
+
+/// The path a stored key names.
+pub(crate) fn path_from_key(key: &str) -> Result<ResourcePath, StoreError> {
+    ResourcePath::from_segments(key.split('/').filter(|s| !s.is_empty()))
+        .map_err(|e| StoreError::Corrupt(format!("stored path {key:?} is invalid: {e}")))
+}
+
+pub(crate) fn millis(t: Timestamp) -> i64 {
+    i64::try_from(t.0).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn timestamp(ms: i64) -> Timestamp {
+    Timestamp(u64::try_from(ms).unwrap_or(0))
+}
