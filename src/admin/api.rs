@@ -24,7 +24,7 @@ use crate::auth::{AuthError, Requester};
 use crate::authority::{AuthorityError, LockFilter, LockService, now};
 use crate::locks::Hold;
 use crate::store::{HistoryFilter, StoreError};
-use crate::web::body::{self, Body};
+use crate::web::body::{self, Body, ReadError};
 
 #[derive(Debug, Deserialize, Default)]
 struct BreakBody {
@@ -81,6 +81,16 @@ impl From<AuthorityError> for ApiError {
 impl From<InputError> for ApiError {
     fn from(e: InputError) -> Self {
         Self::new(StatusCode::BAD_REQUEST, e.to_string())
+    }
+}
+
+impl From<ReadError> for ApiError {
+    fn from(e: ReadError) -> Self {
+        let status = match e {
+            ReadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ReadError::Body(_) => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, e.to_string())
     }
 }
 

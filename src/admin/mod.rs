@@ -18,7 +18,7 @@ use self::api::ApiError;
 use crate::auth::{AuthError, Requester};
 use crate::authority::LockService;
 use crate::metrics::Metrics;
-use crate::web::body::{self, Body, ReadError, read_limited};
+use crate::web::body::{self, Body, read_limited};
 
 /// The reserved URL prefix of the admin page and API. A file or folder of
 /// this name in the served directory stops the server from starting.
@@ -142,11 +142,5 @@ async fn blocking<T: Send + 'static>(
 
 /// Reads a whole JSON request body, refusing more than `limit` bytes.
 async fn read_body(body: Body, limit: u64) -> Result<Bytes, ApiError> {
-    read_limited(body, limit).await.map_err(|e| {
-        let status = match e {
-            ReadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ReadError::Body(_) => StatusCode::BAD_REQUEST,
-        };
-        ApiError::new(status, e.to_string())
-    })
+    Ok(read_limited(body, limit).await?)
 }

@@ -13,7 +13,7 @@ use crate::store::LockStore;
 
 /// How long a latch holds after its last renewal: the longest a crashed
 /// process's write keeps others out.
-pub const LATCH_LEASE: Duration = Duration::from_secs(10);
+const LATCH_LEASE: Duration = Duration::from_secs(10);
 
 /// How often live latches are renewed (several times per lease, so a busy
 /// moment does not let one lapse).

@@ -17,7 +17,6 @@ pub mod view;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use self::latches::LATCH_LEASE;
 pub use self::permit::WritePermit;
 /// This machine's clock (for showing times; decisions use `LockService::now`).
 pub use crate::store::system_now as now;
@@ -119,10 +118,6 @@ impl LockService {
         }
     }
 
-    pub fn rules(&self) -> &LockRules {
-        &self.config.rules
-    }
-
     /// Now, by the lock table's clock (the database's, when several hosts
     /// share one): every decision, lease and expiry is measured with it.
     pub fn now(&self) -> Timestamp {
@@ -178,7 +173,8 @@ impl LockService {
             counts: false,
         };
         let lease = self.latches.lease(now);
-        let admission = self.decide(needs, now, &context(requester, None), |rules, table| {
+        // Latches record no audit events: no context to build.
+        let admission = self.decide(needs, now, &EventContext::default(), |rules, table| {
             Ok(rules.admit(table, &intent, submitted, requester.name(), &lease, now)?)
         })?;
         Ok(self.permit(intent, admission.latched.then_some(lease.id)))
@@ -225,24 +221,26 @@ impl LockService {
             client: requester.client.clone(),
             timeout: new.timeout,
         };
-        let lease = self.latches.lease(now);
+        // A lease (and its id) only for a lock that creates its resource.
+        let lease = create.as_ref().map(|_| self.latches.lease(now));
         let (lock, latched) =
             self.decide(needs, now, &context(requester, None), |rules, table| {
                 let lock = rules.acquire(table, request.clone(), now)?;
-                let latched = match &create {
-                    None => false,
-                    Some(intent) => {
+                let latched = match (&create, &lease) {
+                    (Some(intent), Some(lease)) => {
                         let mut tokens = submitted.to_vec();
                         tokens.push(lock.token.clone());
                         let principal = requester.name();
                         rules
-                            .admit(table, intent, &tokens, principal, &lease, now)?
+                            .admit(table, intent, &tokens, principal, lease, now)?
                             .latched
                     }
+                    _ => false,
                 };
                 Ok((lock, latched))
             })?;
-        let create = create.map(|intent| self.permit(intent, latched.then_some(lease.id)));
+        let latch = lease.filter(|_| latched).map(|lease| lease.id);
+        let create = create.map(|intent| self.permit(intent, latch));
         Ok(Grant { lock, create })
     }
 

@@ -186,6 +186,13 @@ impl LockScope {
             Self::Shared => "shared",
         }
     }
+
+    /// The scope `as_str` names.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Exclusive, Self::Shared]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -203,6 +210,13 @@ impl LockDepth {
             Self::Zero => "0",
             Self::Infinity => "infinity",
         }
+    }
+
+    /// The depth `as_str` names.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Zero, Self::Infinity]
+            .into_iter()
+            .find(|d| d.as_str() == text)
     }
 }
 
@@ -354,6 +368,18 @@ mod tests {
             ResourcePath::root().join("a\0"),
             Err(SegmentError::ForbiddenChar('\0'))
         );
+    }
+
+    #[test]
+    fn scope_and_depth_names_round_trip() {
+        for scope in [LockScope::Exclusive, LockScope::Shared] {
+            assert_eq!(LockScope::parse(scope.as_str()), Some(scope));
+        }
+        for depth in [LockDepth::Zero, LockDepth::Infinity] {
+            assert_eq!(LockDepth::parse(depth.as_str()), Some(depth));
+        }
+        assert_eq!(LockScope::parse("Shared"), None);
+        assert_eq!(LockDepth::parse("1"), None);
     }
 
     #[test]

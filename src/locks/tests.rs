@@ -346,7 +346,10 @@ fn a_write_in_progress_holds_off_locks_and_writers_until_its_lease_runs_out_i9()
     let sibling = WriteIntent::new()
         .touches(&p("/a/g"), Reach::Resource)
         .changes_members_of_parent(&p("/a/g"));
-    assert!(check(&m, &tb, sibling, &[], None, NOW).is_ok());
+    assert_eq!(
+        check(&m, &tb, sibling, &[], None, NOW),
+        Ok(Admission { latched: true })
+    );
     assert!(matches!(
         m.acquire(&mut tb, request(1, "/a/f", Exclusive, Zero), NOW),
         Err(LockError::BeingWritten { .. })
@@ -356,13 +359,20 @@ fn a_write_in_progress_holds_off_locks_and_writers_until_its_lease_runs_out_i9()
         Err(LockError::BeingWritten { .. })
     ));
     // A depth-0 lock on the parent does not reach the file being written.
-    assert!(check_acquire(&m, &tb, request(1, "/a", Exclusive, Zero), NOW).is_ok());
+    assert_eq!(
+        check_acquire(&m, &tb, request(1, "/a", Exclusive, Zero), NOW).map(|l| l.token),
+        Ok(t(1))
+    );
     // The writer's process died: its lease runs out and nothing is held off.
     let later = first.expires;
-    assert!(check(&m, &tb, delete_parent, &[], None, later).is_ok());
-    assert!(
+    assert_eq!(
+        check(&m, &tb, delete_parent, &[], None, later),
+        Ok(Admission { latched: true })
+    );
+    assert_eq!(
         m.acquire(&mut tb, request(2, "/a/f", Exclusive, Zero), later)
-            .is_ok()
+            .map(|l| l.token),
+        Ok(t(2))
     );
 }
 
@@ -483,7 +493,10 @@ fn holds_are_placed_replaced_and_lifted_as_decisions() {
         m.lift_hold(&mut tb, &p("/m"), NOW).map(|h| h.reason),
         Some("second".to_owned())
     );
-    assert!(check(&m, &tb, put, &[], None, NOW).is_ok());
+    assert_eq!(
+        check(&m, &tb, put, &[], None, NOW),
+        Ok(Admission { latched: true })
+    );
     let kinds: Vec<&str> = tb
         .take_changes()
         .iter()

@@ -32,16 +32,9 @@ pub async fn query_locks(
         locks.push(ActiveLock {
             token: LockToken(row.try_get(0)?),
             root: path_from_key(row.try_get(1)?)?,
-            scope: if scope == "shared" {
-                LockScope::Shared
-            } else {
-                LockScope::Exclusive
-            },
-            depth: if depth == "0" {
-                LockDepth::Zero
-            } else {
-                LockDepth::Infinity
-            },
+            // The schema allows only the names `as_str` writes.
+            scope: LockScope::parse(scope).unwrap_or(LockScope::Exclusive),
+            depth: LockDepth::parse(depth).unwrap_or(LockDepth::Infinity),
             owner: row.try_get(4)?,
             principal: row.try_get(5)?,
             timeout_seconds: u64::try_from(row.try_get::<_, i64>(6)?).unwrap_or(0),

@@ -25,16 +25,9 @@ fn lock_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ActiveLock, Strin
         token: LockToken(row.get(0)?),
         // Replaced by the parsed root (the row mapper cannot fail with ours).
         root: ResourcePath::root(),
-        scope: if scope == "shared" {
-            LockScope::Shared
-        } else {
-            LockScope::Exclusive
-        },
-        depth: if depth == "0" {
-            LockDepth::Zero
-        } else {
-            LockDepth::Infinity
-        },
+        // The schema allows only the names `as_str` writes.
+        scope: LockScope::parse(&scope).unwrap_or(LockScope::Exclusive),
+        depth: LockDepth::parse(&depth).unwrap_or(LockDepth::Infinity),
         owner: row.get(4)?,
         principal: row.get(5)?,
         timeout_seconds: u64::try_from(row.get::<_, i64>(6)?).unwrap_or(0),
