@@ -11,7 +11,6 @@ mod support;
 
 use std::fs::File;
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -60,10 +59,7 @@ struct Driver {
 
 impl Driver {
     fn start(dir: &Path) -> Driver {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("pick a free port")
-            .port();
+        let port = support::free_port();
         let log = dir.join("chromedriver.log");
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))

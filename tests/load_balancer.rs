@@ -46,11 +46,7 @@ impl Nginx {
             .arg(prefix.path())
             .status()
             .expect("chmod");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let addr = format!("127.0.0.1:{port}");
+        let addr = format!("127.0.0.1:{}", support::free_port());
         let template = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/nginx.conf"),
         )

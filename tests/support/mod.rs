@@ -191,6 +191,15 @@ impl Default for Launch {
     }
 }
 
+/// A loopback port nothing listens on right now, for a helper process
+/// (chromedriver, PostgreSQL, nginx) that must be told its port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
 /// A fresh temporary directory, removed when dropped.
 pub fn temp_dir(prefix: &str) -> tempfile::TempDir {
     tempfile::Builder::new()

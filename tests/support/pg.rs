@@ -6,10 +6,11 @@
 //! Without PostgreSQL the tests that need it are skipped with a warning,
 //! unless `DEADBOLT_REQUIRE_POSTGRES` is set (CI), which makes them fail.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::free_port;
 
 /// Where Debian and other systems put the server programs.
 fn server_bin(name: &str) -> Option<PathBuf> {
@@ -51,13 +52,6 @@ fn run(program: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 pub struct PgCluster {
