@@ -15,6 +15,7 @@ use crate::auth::{AuthError, Requester, Users};
 use crate::authority::{AuthorityConfig, LockService};
 use crate::config::Settings;
 use crate::dav::{DavConfig, DavService, DavState, Disclosure};
+use crate::lockapi::{self, LockApiService};
 use crate::locks::{LockClient, LockRules, ResourcePath};
 use crate::metrics::Metrics;
 use crate::store::fs::FsStore;
@@ -34,27 +35,36 @@ pub struct AuthenticatedUser(pub String);
 enum Route {
     /// The admin page and API; the segments after the prefix.
     Admin(Vec<String>),
+    /// The lock API (open to every user who may write); the segments after
+    /// the prefix.
+    LockApi(Vec<String>),
     Dav,
 }
 
-fn route(raw_path: &str) -> Route {
+fn route(method: &Method, raw_path: &str) -> Route {
+    match reserved(raw_path) {
+        Some(rest) if lockapi::serves(method, &rest) => Route::LockApi(rest),
+        Some(rest) => Route::Admin(rest),
+        None => Route::Dav,
+    }
+}
+
+/// The decoded segments after the reserved prefix, for a path under it.
+fn reserved(raw_path: &str) -> Option<Vec<String>> {
     let admin = raw_path
         .strip_prefix('/')
         .and_then(|p| p.strip_prefix(ADMIN_PREFIX))
         .filter(|rest| rest.is_empty() || rest.starts_with('/'));
-    match admin {
-        Some(rest) => Route::Admin(
-            rest.split('/')
-                .skip(1)
-                .map(|s| {
-                    percent_encoding::percent_decode_str(s)
-                        .decode_utf8_lossy()
-                        .into_owned()
-                })
-                .collect(),
-        ),
-        None => Route::Dav,
-    }
+    admin.map(|rest| {
+        rest.split('/')
+            .skip(1)
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .collect()
+    })
 }
 
 /// The whole server behind the listener; cheap to clone.
@@ -68,6 +78,7 @@ struct Inner {
     authority: Arc<LockService>,
     dav: DavService,
     admin: AdminService,
+    lock_api: LockApiService,
     metrics: Arc<Metrics>,
 }
 
@@ -156,12 +167,19 @@ impl App {
             users.is_some(),
             settings.max_xml_body,
         );
+        let lock_api = LockApiService::new(
+            Arc::clone(&authority),
+            users.is_some(),
+            !settings.hide_lock_owners,
+            settings.max_xml_body,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 users,
                 authority,
                 dav,
                 admin,
+                lock_api,
                 metrics,
             }),
         })
@@ -189,10 +207,14 @@ impl App {
             .ok()
             .and_then(Requester::name)
             .map(|name| AuthenticatedUser(name.to_owned()));
-        let mut response = match route(parts.uri.path()) {
+        let mut response = match route(&parts.method, parts.uri.path()) {
             Route::Admin(rest) => match requester {
                 Ok(requester) => inner.admin.handle(parts, body, requester, rest).await,
                 Err(e) => inner.admin.refuse_unauthenticated(e),
+            },
+            Route::LockApi(rest) => match requester {
+                Ok(requester) => inner.lock_api.handle(parts, body, requester, rest).await,
+                Err(e) => inner.lock_api.refuse_unauthenticated(e),
             },
             Route::Dav => match requester {
                 Ok(requester) => inner.dav.handle(parts, body, requester).await,
@@ -214,8 +236,8 @@ impl App {
     /// Answers `request` with 400 and `reason` without serving it. Its body
     /// is never read, so a request that has one ends the connection.
     pub fn refuse_bad_request<B>(&self, request: &Request<B>, reason: String) -> Response<Body> {
-        let mut response = match route(request.uri().path()) {
-            Route::Admin(_) => self.inner.admin.bad_request(reason),
+        let mut response = match route(request.method(), request.uri().path()) {
+            Route::Admin(_) | Route::LockApi(_) => self.inner.admin.bad_request(reason),
             Route::Dav => self.inner.dav.bad_request(reason),
         };
         if body::announces_body(request.headers()) {

@@ -30,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod dav;
 pub mod fragment_guard;
+pub mod lockapi;
 pub mod locks;
 pub mod metrics;
 pub mod server;

@@ -44,6 +44,7 @@ mod races {
             depth,
             owner: None,
             timeout: vec![TimeoutRequest::Seconds(600)],
+            reason: None,
         }
     }
 

@@ -22,7 +22,7 @@ use crate::web::body::{self, Body, read_limited};
 
 /// The reserved URL prefix of the admin page and API. A file or folder of
 /// this name in the served directory stops the server from starting.
-pub const ADMIN_PREFIX: &str = "_deadbolt";
+pub const ADMIN_PREFIX: &str = crate::web::RESERVED_PREFIX;
 
 /// The admin page, API and metrics; cheap to clone.
 #[derive(Clone)]

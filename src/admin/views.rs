@@ -19,8 +19,13 @@ pub enum InputError {
 /// A lock as people see it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LockView {
+    /// The served path (`/a/b`), or `key orders/42` for a record.
     pub path: String,
+    /// The record key, for a lock taken on one through the lock API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     pub token: String,
+    pub fencing_token: u64,
     pub scope: &'static str,
     pub depth: &'static str,
     /// Who took it (the authenticated user), when known.
@@ -37,8 +42,10 @@ pub struct LockView {
 impl LockView {
     pub fn new(lock: &ActiveLock, now: Timestamp) -> Self {
         Self {
-            path: lock.root.key(),
+            path: lock.root.to_string(),
+            key: lock.root.record_key(),
             token: lock.token.to_string(),
+            fencing_token: lock.fencing,
             scope: lock.scope.as_str(),
             depth: lock.depth.as_str(),
             holder: lock.principal.clone(),

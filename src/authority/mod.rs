@@ -11,8 +11,10 @@
 
 mod latches;
 pub mod permit;
+mod queue;
 mod sweeper;
 pub mod view;
+mod waiting;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +25,7 @@ pub use crate::store::system_now as now;
 
 use self::latches::LatchKeeper;
 use self::permit::LatchRelease;
+use self::queue::WaitQueue;
 use crate::auth::Requester;
 use crate::locks::{
     ActiveLock, Hold, LockDepth, LockError, LockRequest, LockRules, LockScope, LockTable,
@@ -62,6 +65,8 @@ pub struct NewLock {
     /// The client's `DAV:owner` XML, kept verbatim.
     pub owner: Option<String>,
     pub timeout: Vec<TimeoutRequest>,
+    /// Why, for the audit trail.
+    pub reason: Option<String>,
 }
 
 /// A granted lock; with `create`, the permit to create its (unmapped)
@@ -93,6 +98,7 @@ pub struct LockService {
     audit: Arc<dyn AuditStore>,
     config: AuthorityConfig,
     latches: Arc<LatchKeeper>,
+    waits: Arc<WaitQueue>,
 }
 
 /// The audit context of a change `requester` makes.
@@ -114,6 +120,7 @@ impl LockService {
             locks: Arc::clone(&stores.locks),
             audit: Arc::clone(&stores.audit),
             latches: Arc::new(LatchKeeper::new(Arc::clone(&stores.locks))),
+            waits: Arc::default(),
             config,
         }
     }
@@ -171,6 +178,7 @@ impl LockService {
             // decisions need not wait for it.
             writes: Writes::LatchesOnly,
             counts: false,
+            fencing: false,
         };
         let lease = self.latches.lease(now);
         // Latches record no audit events: no context to build.
@@ -189,9 +197,10 @@ impl LockService {
         WritePermit::mint(intent, latch)
     }
 
-    /// Grants a lock (§9.10). With `create`, the lock's root does not exist
-    /// yet: the permit to create it is admitted in the same decision, with
-    /// the new lock's token counting as submitted (§7.3).
+    /// Grants a lock (§9.10), or says at once why not. With `create`, the
+    /// lock's root does not exist yet: the permit to create it is admitted
+    /// in the same decision, with the new lock's token counting as
+    /// submitted (§7.3). `acquire_waiting` waits instead of refusing.
     pub fn acquire(
         &self,
         new: NewLock,
@@ -199,6 +208,27 @@ impl LockService {
         submitted: &[LockToken],
         requester: &Requester,
     ) -> Result<Grant, AuthorityError> {
+        self.acquire_in_turn(new, create, submitted, requester, None)
+    }
+
+    /// `acquire` for the waiter with `ticket` (`None`: one that does not
+    /// wait): refused while earlier waiters want an overlapping lock.
+    fn acquire_in_turn(
+        &self,
+        new: NewLock,
+        create: Option<WriteIntent>,
+        submitted: &[LockToken],
+        requester: &Requester,
+        ticket: Option<u64>,
+    ) -> Result<Grant, AuthorityError> {
+        let waiting = self.waits.ahead_of(&new.root, new.depth, ticket);
+        if waiting > 0 {
+            return Err(LockError::Queued {
+                path: new.root,
+                waiting,
+            }
+            .into());
+        }
         let now = self.now();
         let mut selections = vec![selection(&new.root, new.depth == LockDepth::Infinity)];
         if let Some(parent) = new.root.parent() {
@@ -208,6 +238,7 @@ impl LockService {
             selections,
             counts: true,
             latches: true,
+            fencing: true,
             writes: Writes::Locks,
         };
         let request = LockRequest {
@@ -223,22 +254,22 @@ impl LockService {
         };
         // A lease (and its id) only for a lock that creates its resource.
         let lease = create.as_ref().map(|_| self.latches.lease(now));
-        let (lock, latched) =
-            self.decide(needs, now, &context(requester, None), |rules, table| {
-                let lock = rules.acquire(table, request.clone(), now)?;
-                let latched = match (&create, &lease) {
-                    (Some(intent), Some(lease)) => {
-                        let mut tokens = submitted.to_vec();
-                        tokens.push(lock.token.clone());
-                        let principal = requester.name();
-                        rules
-                            .admit(table, intent, &tokens, principal, lease, now)?
-                            .latched
-                    }
-                    _ => false,
-                };
-                Ok((lock, latched))
-            })?;
+        let context = context(requester, new.reason);
+        let (lock, latched) = self.decide(needs, now, &context, |rules, table| {
+            let lock = rules.acquire(table, request.clone(), now)?;
+            let latched = match (&create, &lease) {
+                (Some(intent), Some(lease)) => {
+                    let mut tokens = submitted.to_vec();
+                    tokens.push(lock.token.clone());
+                    let principal = requester.name();
+                    rules
+                        .admit(table, intent, &tokens, principal, lease, now)?
+                        .latched
+                }
+                _ => false,
+            };
+            Ok((lock, latched))
+        })?;
         let latch = lease.filter(|_| latched).map(|lease| lease.id);
         let create = create.map(|intent| self.permit(intent, latch));
         Ok(Grant { lock, create })
@@ -259,7 +290,16 @@ impl LockService {
                 rules.withdraw(table, &lock.token);
                 Ok(())
             },
-        )
+        )?;
+        self.freed(std::slice::from_ref(lock));
+        Ok(())
+    }
+
+    /// Wakes the waiters that the removal of `locks` may let through.
+    fn freed(&self, locks: &[ActiveLock]) {
+        for lock in locks {
+            self.waits.wake(&lock.root, lock.depth);
+        }
     }
 
     /// Restarts a lock's timer from any URL in its scope (§9.10.2).
@@ -294,19 +334,22 @@ impl LockService {
             selections: vec![selection(path, false)],
             ..Needs::default()
         };
-        self.decide(
-            needs,
-            now,
-            &context(requester, None),
-            |rules, table| match rules.release(table, token, path, requester.name(), now) {
-                Ok(lock) => Ok((lock, Removal::Released)),
-                Err(LockError::NotOwner) if requester.is_admin() => rules
-                    .break_lock(table, token, now)
-                    .map(|lock| (lock, Removal::Broken))
-                    .ok_or(LockError::TokenMismatch.into()),
-                Err(e) => Err(e.into()),
-            },
-        )
+        let released =
+            self.decide(
+                needs,
+                now,
+                &context(requester, None),
+                |rules, table| match rules.release(table, token, path, requester.name(), now) {
+                    Ok(lock) => Ok((lock, Removal::Released)),
+                    Err(LockError::NotOwner) if requester.is_admin() => rules
+                        .break_lock(table, token, now)
+                        .map(|lock| (lock, Removal::Broken))
+                        .ok_or(LockError::TokenMismatch.into()),
+                    Err(e) => Err(e.into()),
+                },
+            )?;
+        self.freed(std::slice::from_ref(&released.0));
+        Ok(released)
     }
 
     /// Breaks one lock whatever its holder; recorded as broken by `requester`.
@@ -322,11 +365,13 @@ impl LockService {
             selections: vec![selection(&lock.root, false)],
             ..Needs::default()
         };
-        self.decide(needs, now, &context(requester, reason), |rules, table| {
+        let broken = self.decide(needs, now, &context(requester, reason), |rules, table| {
             rules
                 .break_lock(table, &lock.token, now)
                 .ok_or_else(|| AuthorityError::NoSuchLock(token.to_owned()))
-        })
+        })?;
+        self.freed(std::slice::from_ref(&broken));
+        Ok(broken)
     }
 
     /// Breaks every lock rooted at `path` or below it, in one decision.
@@ -341,13 +386,15 @@ impl LockService {
             selections: vec![selection(path, true)],
             ..Needs::default()
         };
-        self.decide(needs, now, &context(requester, reason), |rules, table| {
+        let broken = self.decide(needs, now, &context(requester, reason), |rules, table| {
             let broken = rules.break_tree(table, path, now);
             if broken.is_empty() {
                 return Err(AuthorityError::NothingLockedAt(path.key()));
             }
             Ok(broken)
-        })
+        })?;
+        self.freed(&broken);
+        Ok(broken)
     }
 
     /// Drops the locks rooted at `path` or below: the permitted write
@@ -365,12 +412,14 @@ impl LockService {
             selections: vec![selection(path, true)],
             ..Needs::default()
         };
-        self.decide(
+        let forgotten = self.decide(
             needs,
             self.now(),
             &context(requester, None),
             |rules, table| Ok(rules.forget_tree(table, path)),
-        )
+        )?;
+        self.freed(&forgotten);
+        Ok(forgotten)
     }
 
     /// Places (or replaces) a maintenance hold.
@@ -401,11 +450,13 @@ impl LockService {
             selections: vec![selection(path, false)],
             ..Needs::default()
         };
-        self.decide(needs, now, &context(requester, None), |rules, table| {
+        let hold = self.decide(needs, now, &context(requester, None), |rules, table| {
             rules
                 .lift_hold(table, path, now)
                 .ok_or_else(|| AuthorityError::NoSuchHold(path.key()))
-        })
+        })?;
+        self.waits.wake(path, LockDepth::Infinity);
+        Ok(hold)
     }
 
     /// Live locks covering `path` (lockdiscovery, the If header).

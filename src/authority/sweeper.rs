@@ -20,7 +20,9 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 impl LockService {
     /// Removes what expired; returns the number of expired locks.
     pub fn sweep(&self) -> Result<usize, AuthorityError> {
-        Ok(self.locks.remove_expired(self.now())?.len())
+        let expired = self.locks.remove_expired(self.now())?;
+        self.freed(&expired);
+        Ok(expired.len())
     }
 
     /// Deletes audit events older than the retention (none without one).

@@ -27,6 +27,7 @@ fn new_lock(root: &str, depth: LockDepth) -> NewLock {
         depth,
         owner: None,
         timeout: vec![TimeoutRequest::Seconds(600)],
+        reason: None,
     }
 }
 

@@ -128,7 +128,8 @@ impl DavError {
                     builder = builder.header(header::RETRY_AFTER, seconds);
                 }
             }
-            Self::Store(StoreError::Busy { .. } | StoreError::Unavailable { .. }) => {
+            Self::Store(StoreError::Busy { .. } | StoreError::Unavailable { .. })
+            | Self::Locked(LockError::Queued { .. }) => {
                 builder = builder.header(header::RETRY_AFTER, 1);
             }
             Self::Unauthorized(_) => {
@@ -168,6 +169,10 @@ impl DavError {
             Self::Locked(LockError::Held { hold }) => (
                 Some(Precondition::MaintenanceHold),
                 vec![href(&hold.path, false)],
+            ),
+            Self::Locked(LockError::Queued { path, .. }) => (
+                Some(Precondition::NoConflictingLock),
+                vec![href(path, false)],
             ),
             _ => (None, vec![]),
         };

@@ -8,6 +8,7 @@
 //! in `docs/locking.md`.
 
 pub mod model;
+pub mod path;
 pub mod table;
 pub mod write_intent;
 
@@ -35,6 +36,12 @@ pub enum LockError {
     /// A maintenance hold covers the resource (423, whoever asks).
     #[error("{} is held for maintenance: {}", hold.path, hold.reason)]
     Held { hold: Box<Hold> },
+    /// Requests waiting for a lock on this resource came first (I18): the
+    /// authority's wait queue, not the table, refused.
+    #[error(
+        "{waiting} earlier request(s) wait for a lock on {path}; wait too (Prefer: wait=N) or try again shortly"
+    )]
+    Queued { path: ResourcePath, waiting: usize },
     /// Another request is writing this resource right now.
     #[error("{path} is being written by another request; try again shortly")]
     BeingWritten { path: ResourcePath },
@@ -171,9 +178,9 @@ impl LockRules {
             timeout_seconds,
             created: now,
             expires: now.plus_seconds(timeout_seconds),
+            fencing: 0,
         };
-        table.insert(lock.clone());
-        Ok(lock)
+        Ok(table.insert(lock))
     }
 
     /// Room for one more lock, given what storage held when the decision

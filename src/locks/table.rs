@@ -63,6 +63,9 @@ pub struct LockTable {
     changes: Vec<LockChange>,
     /// Live locks in all of storage, when the store counted them.
     counts: Option<LockCounts>,
+    /// The fencing token the store reserved for a lock this decision may
+    /// grant.
+    fencing: Option<u64>,
 }
 
 impl LockTable {
@@ -74,6 +77,18 @@ impl LockTable {
 
     pub fn counts(&self) -> Option<LockCounts> {
         self.counts
+    }
+
+    /// Records the fencing token the store reserved for this decision's
+    /// grant: larger than every token handed out before it.
+    pub fn set_fencing(&mut self, token: u64) {
+        self.fencing = Some(token);
+    }
+
+    /// The reserved fencing token, taken once (a decision grants at most
+    /// one lock); 0 when the store reserved none.
+    fn take_fencing(&mut self) -> u64 {
+        self.fencing.take().unwrap_or(0)
     }
 
     pub fn len(&self) -> usize {
@@ -133,10 +148,12 @@ impl LockTable {
         })
     }
 
-    /// Adds a new lock.
-    pub(super) fn insert(&mut self, lock: ActiveLock) {
+    /// Adds a new lock, with the reserved fencing token.
+    pub(super) fn insert(&mut self, mut lock: ActiveLock) -> ActiveLock {
+        lock.fencing = self.take_fencing();
         self.changes.push(LockChange::Insert(lock.clone()));
-        self.index(lock);
+        self.index(lock.clone());
+        lock
     }
 
     /// The changes made since the table was loaded, oldest first.
@@ -219,7 +236,8 @@ impl LockTable {
         now: Timestamp,
     ) -> impl Iterator<Item = &'a ActiveLock> + 'a {
         let segments = path.segments();
-        (0..=segments.len())
+        // From the root of the path's realm: the served root covers no record.
+        (usize::from(path.is_record())..=segments.len())
             .filter_map(move |n| self.by_root.get(&segments[..n]))
             .flatten()
             .filter_map(|token| self.by_token.get(token))
@@ -232,10 +250,8 @@ impl LockTable {
         path: &'a ResourcePath,
         now: Timestamp,
     ) -> impl Iterator<Item = &'a ActiveLock> + 'a {
-        self.by_root
-            .range(path.clone()..)
+        self.in_tree(path)
             .skip_while(move |(root, _)| *root == path)
-            .take_while(move |(root, _)| root.starts_with(path))
             .flat_map(|(_, tokens)| tokens.iter())
             .filter_map(|token| self.by_token.get(token))
             .filter(move |lock| !lock.is_expired(now))
@@ -243,11 +259,22 @@ impl LockTable {
 
     /// Locks rooted at `path` or below it, expired or not.
     pub fn rooted_in_tree(&self, path: &ResourcePath) -> Vec<LockToken> {
-        self.by_root
-            .range(path.clone()..)
-            .take_while(|(root, _)| root.starts_with(path))
+        self.in_tree(path)
             .flat_map(|(_, tokens)| tokens.iter().cloned())
             .collect()
+    }
+
+    /// The roots at `path` or below it, in order: one range of `by_root`.
+    /// Record paths sort right after the served root (their first segment
+    /// is empty) and are not in its tree, so they are filtered out.
+    fn in_tree<'a>(
+        &'a self,
+        path: &'a ResourcePath,
+    ) -> impl Iterator<Item = (&'a ResourcePath, &'a Vec<LockToken>)> + 'a {
+        self.by_root
+            .range(path.clone()..)
+            .filter(move |(root, _)| !(path.is_root() && root.is_record()))
+            .take_while(move |(root, _)| root.starts_with(path))
     }
 
     /// Removes the locks rooted at `path` or below, for `why`.

@@ -6,7 +6,8 @@
 use super::{LockSelection, StoreError};
 use crate::locks::{ResourcePath, Timestamp};
 
-/// The key prefix that members of `path` start with (`""` for the root).
+/// The key prefix that members of `path` start with (`""` for the served
+/// root, whose range `[/, 0)` leaves out the record keys, `#/...`).
 pub(crate) fn member_prefix(path: &ResourcePath) -> String {
     if path.is_root() {
         String::new()
@@ -21,17 +22,15 @@ pub(crate) fn member_range(path: &ResourcePath) -> (String, String) {
     (format!("{prefix}/"), format!("{prefix}0"))
 }
 
-/// The keys of every selected path and its ancestors, without repeats,
-/// built one segment at a time.
+/// The keys of every selected path and its ancestors (up to the root of
+/// its realm), without repeats.
 pub(crate) fn ancestor_keys(selections: &[LockSelection]) -> Vec<String> {
-    let mut keys: Vec<String> = vec!["/".to_owned()];
+    let mut keys: Vec<String> = Vec::new();
     for selection in selections {
-        let mut key = String::new();
-        for segment in selection.path.segments() {
-            key.push('/');
-            key.push_str(segment);
+        let path = &selection.path;
+        for key in path.ancestors().map(|a| a.key()).chain([path.key()]) {
             if !keys.contains(&key) {
-                keys.push(key.clone());
+                keys.push(key);
             }
         }
     }
@@ -40,7 +39,7 @@ pub(crate) fn ancestor_keys(selections: &[LockSelection]) -> Vec<String> {
 
 /// The path a stored key names.
 pub(crate) fn path_from_key(key: &str) -> Result<ResourcePath, StoreError> {
-    ResourcePath::from_segments(key.split('/').filter(|s| !s.is_empty()))
+    ResourcePath::from_key(key)
         .map_err(|e| StoreError::Corrupt(format!("stored path {key:?} is invalid: {e}")))
 }
 

@@ -25,6 +25,7 @@ struct State {
     events: Vec<LockEvent>,
     event_counts: BTreeMap<String, u64>,
     next_event_id: u64,
+    last_fencing: u64,
     properties: BTreeMap<ResourcePath, BTreeMap<PropertyName, String>>,
 }
 
@@ -166,7 +167,14 @@ impl LockStore for MemoryStore {
         if needs.counts {
             table.set_counts(state.counts(context.actor.as_deref()));
         }
+        let fencing = state.last_fencing + 1;
+        if needs.fencing {
+            table.set_fencing(fencing);
+        }
         if decide(&mut table) {
+            if needs.fencing {
+                state.last_fencing = fencing;
+            }
             let changes = table.take_changes();
             let latch_only = |c: &LockChange| matches!(c, LockChange::Latch(_));
             if needs.writes == Writes::LatchesOnly && !changes.iter().all(latch_only) {

@@ -349,6 +349,9 @@ pub struct Needs {
     /// The live write latches (writes in progress), for decisions that a
     /// write in progress must hold off: admitting a write, granting a lock.
     pub latches: bool,
+    /// A fencing token for a lock the decision may grant (I17): the next
+    /// number of a counter shared by every process and node.
+    pub fencing: bool,
     /// What the decision may change.
     pub writes: Writes,
 }

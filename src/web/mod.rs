@@ -2,5 +2,10 @@
 //! between request paths and `ResourcePath`s (decoding, normalising,
 //! encoding hrefs). No surface logic lives here.
 
+/// The first path segment that is the server's own (admin page, APIs),
+/// never a served file.
+pub const RESERVED_PREFIX: &str = "_deadbolt";
+
 pub mod body;
 pub mod path;
+pub mod prefer;

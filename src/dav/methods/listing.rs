@@ -223,6 +223,7 @@ mod tests {
             timeout_seconds: 3600,
             created: T0,
             expires: T0.plus_seconds(3600),
+            fencing: 1,
         }
     }
 

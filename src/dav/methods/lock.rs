@@ -165,6 +165,7 @@ fn create(
         depth,
         owner,
         timeout,
+        reason: None,
     };
     // One decision: the conflict check, and the insert that is committed
     // before anyone hears of the lock.

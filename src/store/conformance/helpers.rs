@@ -14,8 +14,9 @@ pub use crate::store::{
 
 pub const T0: Timestamp = Timestamp(1_000_000);
 
+/// A path from its storage key: `/a/b`, or `#/orders/42` for a record.
 pub fn p(path: &str) -> ResourcePath {
-    ResourcePath::from_segments(path.split('/').filter(|s| !s.is_empty())).unwrap()
+    ResourcePath::from_key(path).unwrap()
 }
 
 pub fn permit_all() -> WritePermit {
@@ -46,6 +47,7 @@ pub fn needs(path: &str, with_members: bool) -> Needs {
         selections: vec![LockSelection::of(&p(path), with_members)],
         counts: false,
         latches: true,
+        fencing: true,
         writes: Writes::Locks,
     }
 }

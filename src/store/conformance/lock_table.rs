@@ -140,6 +140,7 @@ fn counts_for(stores: &Stores, user: Option<&str>) -> (u64, u64) {
         selections: vec![],
         counts: true,
         latches: false,
+        fencing: false,
         writes: Writes::Locks,
     };
     stores

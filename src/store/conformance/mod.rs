@@ -8,10 +8,12 @@ mod audit;
 mod helpers;
 mod lock_table;
 mod properties;
+mod records;
 
 use self::audit::*;
 use self::lock_table::*;
 use self::properties::*;
+use self::records::*;
 
 use super::Stores;
 
@@ -75,6 +77,11 @@ const CHECKS: &[(&str, Check)] = &[
         "pruning_keeps_recent_events_and_counters",
         pruning_keeps_recent_events_and_counters,
     ),
+    (
+        "record_keys_are_a_realm_of_their_own",
+        record_keys_are_a_realm_of_their_own,
+    ),
+    ("fencing_tokens_only_increase", fencing_tokens_only_increase),
 ];
 
 /// Runs every check, each on a fresh store from `make`.

@@ -34,12 +34,8 @@ fn claim_key(path_key: &str) -> i64 {
 fn claims(selections: &[LockSelection]) -> (Vec<i64>, Vec<bool>) {
     let mut claims: BTreeMap<i64, bool> = BTreeMap::new();
     for selection in selections {
-        let segments = selection.path.segments();
-        for depth in 0..segments.len() {
-            let ancestor = ResourcePath::from_segments(segments[..depth].iter().cloned());
-            if let Ok(ancestor) = ancestor {
-                claims.entry(claim_key(&ancestor.key())).or_insert(false);
-            }
+        for ancestor in selection.path.ancestors() {
+            claims.entry(claim_key(&ancestor.key())).or_insert(false);
         }
         let own = claims
             .entry(claim_key(&selection.path.key()))
@@ -147,7 +143,7 @@ async fn apply(
         LockChange::Insert(lock) => (
             format!(
                 "INSERT INTO active_lock ({LOCK_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
             ),
             vec![
                 Box::new(lock.token.0.clone()),
@@ -162,6 +158,7 @@ async fn apply(
                 Box::new(lock.client.address.clone()),
                 Box::new(lock.client.user_agent.clone()),
                 Box::new(lock.root_is_collection),
+                Box::new(i64::try_from(lock.fencing).unwrap_or(i64::MAX)),
             ],
         ),
         LockChange::Update(lock) => (
@@ -315,6 +312,16 @@ impl LockStore for PostgresStore {
             let mut table = load_selected(tx, &needs.selections, now, latches).await?;
             if let Some(counts) = counts {
                 table.set_counts(counts);
+            }
+            if needs.fencing {
+                // A sequence: every node's next value is larger than every
+                // value handed out before (I17). A refused or retried
+                // decision leaves a gap, never a repeat.
+                let next: i64 = tx
+                    .query_one("SELECT nextval('deadbolt_fencing')", &[])
+                    .await?
+                    .get(0);
+                table.set_fencing(u64::try_from(next).unwrap_or(0));
             }
             if !decide(&mut table) {
                 return Ok(None);

@@ -11,7 +11,7 @@ use crate::store::keys::{millis, path_from_key, timestamp};
 use crate::store::{EventContext, StoreError};
 
 pub const LOCK_COLUMNS: &str = "token, root, scope, depth, owner, principal, timeout_seconds, \
-     created_ms, expires_ms, client_address, user_agent, root_is_collection";
+     created_ms, expires_ms, client_address, user_agent, root_is_collection, fencing";
 
 pub const HOLD_COLUMNS: &str = "path, reason, until_ms, created_ms, created_by";
 
@@ -45,6 +45,7 @@ pub async fn query_locks(
                 user_agent: row.try_get(10)?,
             },
             root_is_collection: row.try_get(11)?,
+            fencing: u64::try_from(row.try_get::<_, i64>(12)?).unwrap_or(0),
         });
     }
     Ok(locks)

@@ -113,6 +113,12 @@ const MIGRATIONS: &[&str] = &[
     END
     $$ LANGUAGE plpgsql;
     "#,
+    // 3: fencing tokens (docs/locking.md I17): each lock keeps the one it
+    // was granted with, from one sequence every node draws on.
+    r#"
+    ALTER TABLE active_lock ADD COLUMN fencing bigint NOT NULL DEFAULT 0;
+    CREATE SEQUENCE deadbolt_fencing;
+    "#,
 ];
 
 /// The version a fully migrated database has.

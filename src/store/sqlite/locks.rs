@@ -194,7 +194,7 @@ fn apply(
         LockChange::Insert(lock) => {
             tx.prepare_cached(&format!(
                 "INSERT INTO active_lock ({LOCK_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
             ))?
             .execute(params![
                 lock.token.as_str(),
@@ -209,6 +209,7 @@ fn apply(
                 lock.client.address,
                 lock.client.user_agent,
                 i64::from(lock.root_is_collection),
+                i64::try_from(lock.fencing).unwrap_or(i64::MAX),
             ])?;
         }
         LockChange::Update(lock) => {
@@ -267,6 +268,14 @@ impl LockStore for SqliteStore {
             }
             if needs.counts {
                 table.set_counts(lock_counts(tx, context.actor.as_deref())?);
+            }
+            if needs.fencing {
+                // Inside the write transaction: a refused decision rolls
+                // the counter back with everything else.
+                let next: i64 = tx
+                    .prepare_cached("UPDATE fencing SET last = last + 1 RETURNING last")?
+                    .query_row([], |row| row.get(0))?;
+                table.set_fencing(u64::try_from(next).unwrap_or(0));
             }
             if !decide(&mut table) {
                 return Ok(None);

@@ -95,6 +95,14 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO lock_event_count (kind, n) SELECT kind, COUNT(*) FROM lock_event GROUP BY kind;
     INSERT INTO lock_event_counted (id) SELECT coalesce(max(id), 0) FROM lock_event;
     ",
+    // 3: fencing tokens (docs/locking.md I17): each lock keeps the one it
+    // was granted with; `fencing.last` is the last one handed out, never
+    // lowered (locks granted before have 0).
+    "
+    ALTER TABLE active_lock ADD COLUMN fencing INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE fencing (last INTEGER NOT NULL);
+    INSERT INTO fencing (last) VALUES (0);
+    ",
 ];
 
 /// The version a fully migrated database has.

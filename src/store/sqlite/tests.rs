@@ -56,6 +56,7 @@ fn needs(path: &str) -> Needs {
         selections: vec![LockSelection::of(&p(path), false)],
         counts: true,
         latches: true,
+        fencing: true,
         writes: Writes::Locks,
     }
 }
@@ -131,6 +132,7 @@ fn an_older_database_is_migrated_with_its_counts() {
         conn.execute_batch(
             "DROP TRIGGER lock_count_insert; DROP TRIGGER lock_count_delete;
              DROP TABLE lock_count; DROP TABLE lock_event_count; DROP TABLE lock_event_counted;
+             ALTER TABLE active_lock DROP COLUMN fencing; DROP TABLE fencing;
              PRAGMA user_version = 0;",
         )
         .unwrap();
@@ -156,6 +158,32 @@ fn an_older_database_is_migrated_with_its_counts() {
         s.audit.stats(T0).unwrap().events_by_kind,
         vec![("acquired".to_owned(), 2)],
         "audit events counted on open"
+    );
+    let fencing: Vec<u64> = s
+        .locks
+        .all_locks(T0)
+        .unwrap()
+        .iter()
+        .map(|l| l.fencing)
+        .collect();
+    assert_eq!(
+        fencing,
+        [0, 0],
+        "locks from before fencing tokens have none"
+    );
+    let mut granted = None;
+    s.locks
+        .transact(&needs("/c"), T0, &context, &mut |table| {
+            granted = LockRules::default()
+                .acquire(table, lock_request("urn:uuid:3", "/c"), T0)
+                .ok();
+            granted.is_some()
+        })
+        .unwrap();
+    assert_eq!(
+        granted.map(|l| l.fencing),
+        Some(1),
+        "the first fencing token"
     );
 }
 

@@ -1,0 +1,307 @@
+//! The lock API: locks on record keys (`orders/42`) and served paths for
+//! any program, as JSON, on the one lock table.
+//!
+//! | method | path | |
+//! |---|---|---|
+//! | POST | `/_deadbolt/api/locks` | take a lock (`201`), or wait for it |
+//! | POST | `/_deadbolt/api/locks/{token}/refresh` | heartbeat: a new expiry |
+//! | DELETE | `/_deadbolt/api/locks/{token}` | release (`204`) |
+//!
+//! Listing, one lock, breaking and the history are the admin API's. Every
+//! user who may write may use these routes (the admin API is for
+//! administrators); a lock is bound to its taker like a WebDAV lock.
+
+mod problem;
+mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
+use serde::Deserialize;
+
+use self::problem::Problem;
+use self::wire::{CreateBody, LockJson, RefreshBody};
+use crate::auth::{AuthError, Requester, Role};
+use crate::authority::{Grant, LockService, NewLock};
+use crate::locks::{LockToken, TimeoutRequest};
+use crate::web::body::{self, Body, read_limited};
+use crate::web::prefer;
+
+/// The lock API; cheap to clone.
+#[derive(Clone)]
+pub struct LockApiService {
+    authority: Arc<LockService>,
+    /// With users, only those who may write get in.
+    authentication: bool,
+    /// Whether a refusal names who holds the lock (`--hide-lock-owners`).
+    show_holder: bool,
+    max_body: u64,
+}
+
+/// Whether a request under the reserved prefix (`rest`: the segments after
+/// it) is the lock API's; everything else there is the admin surface's.
+pub fn serves(method: &Method, rest: &[String]) -> bool {
+    let segments: Vec<&str> = rest.iter().map(String::as_str).collect();
+    matches!(
+        (method.as_str(), segments.as_slice()),
+        ("POST", ["api", "locks"])
+            | ("POST", ["api", "locks", _, "refresh"])
+            | ("DELETE", ["api", "locks", _])
+    )
+}
+
+impl LockApiService {
+    pub fn new(
+        authority: Arc<LockService>,
+        authentication: bool,
+        show_holder: bool,
+        max_body: u64,
+    ) -> Self {
+        Self {
+            authority,
+            authentication,
+            show_holder,
+            max_body,
+        }
+    }
+
+    /// Serves one request that `serves` said is ours.
+    pub async fn handle(
+        &self,
+        parts: http::request::Parts,
+        body: Body,
+        requester: Requester,
+        rest: Vec<String>,
+    ) -> Response<Body> {
+        self.serve(parts, body, requester, rest)
+            .await
+            .unwrap_or_else(Problem::into_response)
+    }
+
+    /// 401 for a request the app could not authenticate.
+    pub fn refuse_unauthenticated(&self, error: AuthError) -> Response<Body> {
+        Problem::from(error).into_response()
+    }
+
+    async fn serve(
+        &self,
+        parts: http::request::Parts,
+        body: Body,
+        requester: Requester,
+        rest: Vec<String>,
+    ) -> Result<Response<Body>, Problem> {
+        self.authorize(&requester)?;
+        refuse_cross_site(&parts.headers)?;
+        let body = read_limited(body, self.max_body).await?;
+        if !body.is_empty() {
+            require_json(&parts.headers)?;
+        }
+        let segments: Vec<&str> = rest.iter().map(String::as_str).collect();
+        match (parts.method.as_str(), segments.as_slice()) {
+            ("POST", ["api", "locks"]) => self.create(&parts.headers, &body, requester).await,
+            ("POST", ["api", "locks", token, "refresh"]) => {
+                let request: RefreshBody = match body.is_empty() {
+                    true => RefreshBody::default(),
+                    false => parse_json(&body)?,
+                };
+                let token = token_from_url(token);
+                self.blocking(move |authority, show_holder| {
+                    // A lock that is gone cannot be refreshed: 412, not 404.
+                    let lock = authority.lock(token.as_str()).map_err(|_| {
+                        Problem::new(
+                            StatusCode::PRECONDITION_FAILED,
+                            "lock-gone",
+                            format!("no live lock has the token {token}; take a new one"),
+                        )
+                    })?;
+                    let timeout = ttl(request.ttl_seconds)?;
+                    let lock = authority
+                        .refresh(&lock.token, &lock.root, &timeout, &requester)
+                        .map_err(|e| Problem::from_authority(e, show_holder))?;
+                    Ok(json_response(StatusCode::OK, &LockJson::new(&lock)))
+                })
+                .await
+            }
+            ("DELETE", ["api", "locks", token]) => {
+                let token = token_from_url(token);
+                self.blocking(move |authority, show_holder| {
+                    let lock = authority
+                        .lock(token.as_str())
+                        .map_err(|e| Problem::from_authority(e, show_holder))?;
+                    authority
+                        .release(&lock.token, &lock.root, &requester)
+                        .map_err(|e| Problem::from_authority(e, show_holder))?;
+                    let mut response = Response::new(body::empty());
+                    *response.status_mut() = StatusCode::NO_CONTENT;
+                    Ok(response)
+                })
+                .await
+            }
+            _ => Err(Problem::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "no such lock API endpoint",
+            )),
+        }
+    }
+
+    /// Takes a lock, waiting for it when the request asks to.
+    async fn create(
+        &self,
+        headers: &HeaderMap,
+        body: &Bytes,
+        requester: Requester,
+    ) -> Result<Response<Body>, Problem> {
+        let request: CreateBody = parse_json(body)?;
+        let new = NewLock {
+            root: request.resource()?,
+            root_is_collection: false,
+            scope: request.scope()?,
+            depth: request.depth()?,
+            owner: request.owner_xml()?,
+            timeout: ttl(request.ttl_seconds)?,
+            reason: request.reason()?,
+        };
+        let preferred = prefer::wait(headers);
+        let wait = match request.wait_seconds {
+            Some(seconds) => Some(Duration::from_secs(seconds).min(prefer::MAX_WAIT)),
+            None => preferred,
+        };
+        let granted: Grant = match wait.filter(|w| !w.is_zero()) {
+            Some(wait) => self
+                .authority
+                .acquire_waiting(new, None, Vec::new(), requester, wait)
+                .await
+                .map_err(|e| Problem::from_authority(e, self.show_holder))?,
+            None => {
+                self.blocking(move |authority, show_holder| {
+                    authority
+                        .acquire(new, None, &[], &requester)
+                        .map_err(|e| Problem::from_authority(e, show_holder))
+                })
+                .await?
+            }
+        };
+        let lock = LockJson::new(&granted.lock);
+        let mut response = json_response(StatusCode::CREATED, &lock);
+        let location = format!(
+            "/{}/api/locks/{}",
+            crate::web::RESERVED_PREFIX,
+            percent_encoding::utf8_percent_encode(&lock.token, percent_encoding::NON_ALPHANUMERIC)
+        );
+        let headers = response.headers_mut();
+        if let Ok(location) = HeaderValue::from_str(&location) {
+            headers.insert(header::LOCATION, location);
+        }
+        if let (Some(wait), None) = (preferred, request.wait_seconds) {
+            if let Ok(applied) = HeaderValue::from_str(&prefer::applied(wait)) {
+                headers.insert("preference-applied", applied);
+            }
+        }
+        Ok(response)
+    }
+
+    /// With users: only those who may write.
+    fn authorize(&self, requester: &Requester) -> Result<(), Problem> {
+        if !self.authentication {
+            return Ok(());
+        }
+        match &requester.principal {
+            None => Err(AuthError::Missing.into()),
+            Some(p) if p.role == Role::ReadOnly => Err(Problem::forbidden(format!(
+                "{} may only read on this server",
+                p.name
+            ))),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Runs authority calls (blocking store work) on tokio's blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&LockService, bool) -> Result<T, Problem> + Send + 'static,
+    ) -> Result<T, Problem> {
+        let authority = Arc::clone(&self.authority);
+        let show_holder = self.show_holder;
+        tokio::task::spawn_blocking(move || work(&authority, show_holder))
+            .await
+            .map_err(|e| Problem::internal(format!("blocking task failed: {e}")))?
+    }
+}
+
+/// A browser on another site must not act with credentials it keeps for
+/// this one: refuse what it says is cross-site.
+fn refuse_cross_site(headers: &HeaderMap) -> Result<(), Problem> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if text("sec-fetch-site") == Some("cross-site") {
+        return Err(Problem::forbidden("cross-site requests are refused"));
+    }
+    if let Some(origin) = text("origin") {
+        let host = text("host").unwrap_or("");
+        let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+        if origin_host != host {
+            return Err(Problem::forbidden(format!(
+                "requests from {origin} are refused (cross-site)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), Problem> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match media.as_deref() {
+        Some("application/json") => Ok(()),
+        _ => Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the body as Content-Type: application/json",
+        )),
+    }
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Problem> {
+    serde_json::from_slice(body)
+        .map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// The requested lifetime; none asks for the server's default.
+fn ttl(seconds: Option<u64>) -> Result<Vec<TimeoutRequest>, Problem> {
+    match seconds {
+        Some(0) => Err(Problem::bad_request("ttl_seconds must be at least 1")),
+        Some(s) => Ok(vec![TimeoutRequest::Seconds(s)]),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// A token from the URL: as answered (`urn:uuid:...`), or its uuid alone.
+fn token_from_url(text: &str) -> LockToken {
+    if text.contains(':') {
+        LockToken(text.to_owned())
+    } else {
+        LockToken(format!("urn:uuid:{text}"))
+    }
+}
+
+fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response<Body> {
+    let text = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
+    let mut response = Response::new(body::full(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
