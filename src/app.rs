@@ -1,7 +1,8 @@
 //! The application: builds the lock authority and the surfaces from the
-//! settings, then for each request authenticates once and routes it: the
-//! reserved prefix `/_deadbolt/` to the admin surface, everything else to
-//! WebDAV. A new surface (a lock API, Git LFS) is one more route here.
+//! settings, then for each request authenticates once and routes it:
+//! `/_deadbolt/lfs/` to the Git LFS locking API, the rest of the reserved
+//! prefix `/_deadbolt/` to the admin surface, everything else to WebDAV. A
+//! new surface is one more route here.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::auth::{AuthError, Requester, Users};
 use crate::authority::{AuthorityConfig, LockService};
 use crate::config::Settings;
 use crate::dav::{DavConfig, DavService, DavState, Disclosure};
+use crate::lfs::{LFS_SEGMENT, LfsConfig, LfsService};
 use crate::locks::{LockClient, LockRules, ResourcePath};
 use crate::metrics::Metrics;
 use crate::store::fs::FsStore;
@@ -32,16 +34,27 @@ pub struct AuthenticatedUser(pub String);
 
 /// Which surface serves a request.
 enum Route {
+    /// The Git LFS locking API; the raw path after `/_deadbolt/lfs`. It
+    /// comes before the admin route: it is for every user, not only
+    /// administrators.
+    Lfs(String),
     /// The admin page and API; the segments after the prefix.
     Admin(Vec<String>),
     Dav,
 }
 
+/// `rest` without the segment `name` at its start (`/name` or `/name/...`).
+fn strip_segment<'a>(rest: &'a str, name: &str) -> Option<&'a str> {
+    rest.strip_prefix('/')
+        .and_then(|p| p.strip_prefix(name))
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 fn route(raw_path: &str) -> Route {
-    let admin = raw_path
-        .strip_prefix('/')
-        .and_then(|p| p.strip_prefix(ADMIN_PREFIX))
-        .filter(|rest| rest.is_empty() || rest.starts_with('/'));
+    let admin = strip_segment(raw_path, ADMIN_PREFIX);
+    if let Some(lfs) = admin.and_then(|rest| strip_segment(rest, LFS_SEGMENT)) {
+        return Route::Lfs(lfs.to_owned());
+    }
     match admin {
         Some(rest) => Route::Admin(
             rest.split('/')
@@ -68,6 +81,7 @@ struct Inner {
     authority: Arc<LockService>,
     dav: DavService,
     admin: AdminService,
+    lfs: LfsService,
     metrics: Arc<Metrics>,
 }
 
@@ -95,7 +109,7 @@ impl App {
         }
         let mut reserved: Vec<ResourcePath> = reserved_state_path(settings).into_iter().collect();
         reserved.push(ResourcePath::from_segments([ADMIN_PREFIX])?);
-        let content = FsStore::new(&settings.root, reserved)
+        let content = FsStore::new(&settings.root, reserved.clone())
             .with_context(|| format!("cannot serve {}", settings.root.display()))?;
         let stores = open(&settings.state).with_context(|| match &settings.state {
             StateLocation::Directory(dir) => format!("cannot open the state in {}", dir.display()),
@@ -156,12 +170,22 @@ impl App {
             users.is_some(),
             settings.max_xml_body,
         );
+        let lfs = LfsService::new(
+            Arc::clone(&authority),
+            LfsConfig {
+                authentication: users.is_some(),
+                hide_lock_owners: settings.hide_lock_owners,
+                max_body: settings.max_xml_body,
+                reserved,
+            },
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 users,
                 authority,
                 dav,
                 admin,
+                lfs,
                 metrics,
             }),
         })
@@ -190,6 +214,10 @@ impl App {
             .and_then(Requester::name)
             .map(|name| AuthenticatedUser(name.to_owned()));
         let mut response = match route(parts.uri.path()) {
+            Route::Lfs(rest) => match requester {
+                Ok(requester) => inner.lfs.handle(parts, body, requester, &rest).await,
+                Err(e) => inner.lfs.refuse_unauthenticated(e),
+            },
             Route::Admin(rest) => match requester {
                 Ok(requester) => inner.admin.handle(parts, body, requester, rest).await,
                 Err(e) => inner.admin.refuse_unauthenticated(e),
@@ -215,6 +243,7 @@ impl App {
     /// is never read, so a request that has one ends the connection.
     pub fn refuse_bad_request<B>(&self, request: &Request<B>, reason: String) -> Response<Body> {
         let mut response = match route(request.uri().path()) {
+            Route::Lfs(_) => self.inner.lfs.bad_request(reason),
             Route::Admin(_) => self.inner.admin.bad_request(reason),
             Route::Dav => self.inner.dav.bad_request(reason),
         };

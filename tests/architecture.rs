@@ -68,6 +68,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
         ],
     ),
+    ("lfs", &["locks", "store", "authority", "auth", "web"]),
     (
         "app",
         &[
@@ -76,6 +77,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "authority",
             "config",
             "dav",
+            "lfs",
             "locks",
             "metrics",
             "store",
