@@ -95,7 +95,7 @@ fn parse_target(rest: &str) -> Result<(Repository, Endpoint), LfsError> {
         [repo @ .., "locks"] => (repo, Endpoint::Locks),
         _ => {
             return Err(LfsError::not_found(
-                "deadbolt serves only the Git LFS locking API here (<lfs.url>/locks); store LFS objects on another server",
+                "deadbolt serves only the Git LFS locking API (<lfs.url>/locks), not LFS objects",
             ));
         }
     };
