@@ -1,7 +1,8 @@
 //! The application: builds the lock authority and the surfaces from the
-//! settings, then for each request authenticates once and routes it: the
-//! reserved prefix `/_deadbolt/` to the admin surface, everything else to
-//! WebDAV. A new surface (a lock API, Git LFS) is one more route here.
+//! settings, then for each request authenticates once and routes it:
+//! `/_deadbolt/lfs/` to the Git LFS locking API, the rest of the reserved
+//! prefix `/_deadbolt/` to the admin surface, everything else to WebDAV. A
+//! new surface is one more route here.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::auth::{AuthError, Requester, Users};
 use crate::authority::{AuthorityConfig, LockService};
 use crate::config::Settings;
 use crate::dav::{DavConfig, DavService, DavState, Disclosure};
+use crate::lfs::{LFS_SEGMENT, LfsConfig, LfsService};
 use crate::lockapi::{self, LockApiService};
 use crate::locks::{LockClient, LockRules, ResourcePath};
 use crate::metrics::Metrics;
@@ -33,6 +35,10 @@ pub struct AuthenticatedUser(pub String);
 
 /// Which surface serves a request.
 enum Route {
+    /// The Git LFS locking API; the raw path after `/_deadbolt/lfs`. It
+    /// comes before the admin route: it is for every user, not only
+    /// administrators.
+    Lfs(String),
     /// The admin page and API; the segments after the prefix.
     Admin(Vec<String>),
     /// The lock API (open to every user who may write); the segments after
@@ -41,30 +47,34 @@ enum Route {
     Dav,
 }
 
-fn route(method: &Method, raw_path: &str) -> Route {
-    match reserved(raw_path) {
-        Some(rest) if lockapi::serves(method, &rest) => Route::LockApi(rest),
-        Some(rest) => Route::Admin(rest),
-        None => Route::Dav,
-    }
+/// `rest` without the segment `name` at its start (`/name` or `/name/...`).
+fn strip_segment<'a>(rest: &'a str, name: &str) -> Option<&'a str> {
+    rest.strip_prefix('/')
+        .and_then(|p| p.strip_prefix(name))
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// The decoded segments after the reserved prefix, for a path under it.
-fn reserved(raw_path: &str) -> Option<Vec<String>> {
-    let admin = raw_path
-        .strip_prefix('/')
-        .and_then(|p| p.strip_prefix(ADMIN_PREFIX))
-        .filter(|rest| rest.is_empty() || rest.starts_with('/'));
-    admin.map(|rest| {
-        rest.split('/')
-            .skip(1)
-            .map(|s| {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            })
-            .collect()
-    })
+fn route(method: &Method, raw_path: &str) -> Route {
+    let Some(rest) = strip_segment(raw_path, ADMIN_PREFIX) else {
+        return Route::Dav;
+    };
+    if let Some(lfs) = strip_segment(rest, LFS_SEGMENT) {
+        return Route::Lfs(lfs.to_owned());
+    }
+    let segments: Vec<String> = rest
+        .split('/')
+        .skip(1)
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    if lockapi::serves(method, &segments) {
+        Route::LockApi(segments)
+    } else {
+        Route::Admin(segments)
+    }
 }
 
 /// The whole server behind the listener; cheap to clone.
@@ -79,6 +89,7 @@ struct Inner {
     dav: DavService,
     admin: AdminService,
     lock_api: LockApiService,
+    lfs: LfsService,
     metrics: Arc<Metrics>,
 }
 
@@ -106,7 +117,7 @@ impl App {
         }
         let mut reserved: Vec<ResourcePath> = reserved_state_path(settings).into_iter().collect();
         reserved.push(ResourcePath::from_segments([ADMIN_PREFIX])?);
-        let content = FsStore::new(&settings.root, reserved)
+        let content = FsStore::new(&settings.root, reserved.clone())
             .with_context(|| format!("cannot serve {}", settings.root.display()))?;
         let stores = open(&settings.state).with_context(|| match &settings.state {
             StateLocation::Directory(dir) => format!("cannot open the state in {}", dir.display()),
@@ -173,6 +184,15 @@ impl App {
             !settings.hide_lock_owners,
             settings.max_xml_body,
         );
+        let lfs = LfsService::new(
+            Arc::clone(&authority),
+            LfsConfig {
+                authentication: users.is_some(),
+                hide_lock_owners: settings.hide_lock_owners,
+                max_body: settings.max_xml_body,
+                reserved,
+            },
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 users,
@@ -180,6 +200,7 @@ impl App {
                 dav,
                 admin,
                 lock_api,
+                lfs,
                 metrics,
             }),
         })
@@ -208,6 +229,10 @@ impl App {
             .and_then(Requester::name)
             .map(|name| AuthenticatedUser(name.to_owned()));
         let mut response = match route(&parts.method, parts.uri.path()) {
+            Route::Lfs(rest) => match requester {
+                Ok(requester) => inner.lfs.handle(parts, body, requester, &rest).await,
+                Err(e) => inner.lfs.refuse_unauthenticated(e),
+            },
             Route::Admin(rest) => match requester {
                 Ok(requester) => inner.admin.handle(parts, body, requester, rest).await,
                 Err(e) => inner.admin.refuse_unauthenticated(e),
@@ -237,6 +262,7 @@ impl App {
     /// is never read, so a request that has one ends the connection.
     pub fn refuse_bad_request<B>(&self, request: &Request<B>, reason: String) -> Response<Body> {
         let mut response = match route(request.method(), request.uri().path()) {
+            Route::Lfs(_) => self.inner.lfs.bad_request(reason),
             Route::Admin(_) | Route::LockApi(_) => self.inner.admin.bad_request(reason),
             Route::Dav => self.inner.dav.bad_request(reason),
         };

@@ -14,8 +14,9 @@
 //!   store transaction; it alone mints `WritePermit`s.
 //! - `auth`: principals and htpasswd users; `web`: the body type and
 //!   request paths every surface shares.
-//! - Surfaces: `dav` (WebDAV) and `admin` (admin page, JSON API, CLI
-//!   commands), each with one place mapping errors to statuses.
+//! - Surfaces: `dav` (WebDAV), `admin` (admin page, JSON API, CLI
+//!   commands) and `lfs` (the Git LFS locking API), each with one place
+//!   mapping errors to statuses.
 //! - `app` authenticates once and routes to the surfaces; `server` is the
 //!   listener; `config` and `cli` the settings.
 //!
@@ -30,6 +31,7 @@ pub mod cli;
 pub mod config;
 pub mod dav;
 pub mod fragment_guard;
+pub mod lfs;
 pub mod lockapi;
 pub mod locks;
 pub mod metrics;

@@ -68,6 +68,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
         ],
     ),
+    ("lfs", &["locks", "store", "authority", "auth", "web"]),
     ("lockapi", &["locks", "store", "authority", "auth", "web"]),
     (
         "app",
@@ -77,6 +78,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "authority",
             "config",
             "dav",
+            "lfs",
             "lockapi",
             "locks",
             "metrics",
