@@ -186,10 +186,11 @@ impl LockApiService {
         };
         let lock = LockJson::new(&granted.lock);
         let mut response = json_response(StatusCode::CREATED, &lock);
+        // Tokens are `urn:uuid:` and hex digits: nothing to encode.
         let location = format!(
             "/{}/api/locks/{}",
             crate::web::RESERVED_PREFIX,
-            percent_encoding::utf8_percent_encode(&lock.token, percent_encoding::NON_ALPHANUMERIC)
+            lock.token
         );
         let headers = response.headers_mut();
         if let Ok(location) = HeaderValue::from_str(&location) {

@@ -71,6 +71,15 @@ impl Problem {
         let detail = refusal.to_string();
         match refusal {
             LockError::Conflict { lock } | LockError::Locked { lock } => {
+                let by = match (&lock.principal, show_holder) {
+                    (Some(holder), true) => format!(" by {holder}"),
+                    _ => String::new(),
+                };
+                let detail = format!(
+                    "{} is locked{by} until {}",
+                    lock.root,
+                    rfc3339(lock.expires)
+                );
                 let mut problem = Self::new(StatusCode::LOCKED, "locked", detail)
                     .with("resource", resource_json(&lock.root))
                     .with("scope", json!(lock.scope.as_str()))
