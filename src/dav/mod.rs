@@ -155,8 +155,8 @@ impl DavService {
                 proppatch::execute(state, request, permit).await
             }
             "LOCK" => {
-                let request =
-                    lock::LockRequest::parse(state, &parts, target, body, &submitted).await?;
+                let body = read_xml_body(state, body).await?;
+                let request = lock::LockRequest::parse(&parts, target, &body, &submitted)?;
                 match conditions.check(state, false).await {
                     // §9.10.6: a refresh whose token does not cover the URL
                     // is 412 with lock-token-matches-request-uri.
