@@ -14,7 +14,8 @@
 //!   store transaction; it alone mints `WritePermit`s.
 //! - `auth`: principals and htpasswd users; `web`: the body type and
 //!   request paths every surface shares.
-//! - Surfaces: `dav` (WebDAV) and `admin` (admin page, JSON API, CLI
+//! - Surfaces: `dav` (WebDAV, and Terraform's http state backend on the
+//!   same URLs) and `admin` (admin page, JSON API, CLI
 //!   commands), each with one place mapping errors to statuses.
 //! - `app` authenticates once and routes to the surfaces; `server` is the
 //!   listener; `config` and `cli` the settings.
