@@ -397,6 +397,25 @@ fn terraform_and_webdav_locks_refuse_each_other_naming_the_holder() {
 }
 
 #[test]
+fn a_maintenance_hold_refuses_terraform_with_its_reason() {
+    let s = team();
+    let r = req_as(&s, Some("root"), "POST", "/_deadbolt/api/holds")
+        .header("Content-Type", "application/json")
+        .body(r#"{"path": "/infra", "reason": "moving the state"}"#)
+        .send();
+    assert_eq!(r.status, 201, "{r:?}");
+    let info = holder(&terraform_lock(&s, Some("alice"), STATE, "tf-1", "ana"));
+    assert_eq!(
+        (&info["Who"], &info["Path"]),
+        (&json!("root"), &json!("/infra"))
+    );
+    assert!(
+        info["Info"].as_str().unwrap().contains("moving the state"),
+        "{info}"
+    );
+}
+
+#[test]
 fn a_hidden_holder_stays_hidden_from_terraform() {
     let s = TestServer::start_with(&["--hide-lock-owners"]);
     assert_eq!(s.mkcol("/infra/").status, 201);

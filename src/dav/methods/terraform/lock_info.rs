@@ -158,39 +158,34 @@ pub fn names(lock: &ActiveLock, id: &str) -> bool {
     lock.token.as_str() == id || LockInfo::of_lock(lock).is_some_and(|i| i.id() == Some(id))
 }
 
-/// The LockInfo JSON a refused Terraform LOCK answers with, for the
-/// refusals that are 423s; `None` for the others.
-pub fn refusal_json(refusal: &LockError, disclosure: Disclosure) -> Option<String> {
+/// The LockInfo JSON of a refused Terraform LOCK (the caller sends it for
+/// the refusals that are 423s): the holder's for a lock, the hold's for a
+/// maintenance hold, otherwise one whose `Info` says why.
+pub fn refusal_json(refusal: &LockError, disclosure: Disclosure) -> String {
     let show = disclosure == Disclosure::ShowHolder;
     let mut info = Map::new();
     let mut set = |field: &str, value: String| {
         info.insert(field.to_owned(), Value::String(value));
     };
+    set("ID", String::new());
+    set("Info", refusal.to_string());
     match refusal {
         LockError::Locked { lock } | LockError::Conflict { lock } => {
-            return Some(holder_json(lock, show));
+            return holder_json(lock, show);
         }
         LockError::Held { hold } => {
-            set("ID", String::new());
             set("Operation", "maintenance hold".to_owned());
-            set("Info", refusal.to_string());
             if show {
                 set("Who", hold.created_by.clone().unwrap_or_default());
             }
             set("Created", rfc3339(hold.created));
             set("Path", hold.path.key());
         }
-        LockError::BeingWritten { path } => {
-            set("ID", String::new());
-            set("Info", refusal.to_string());
-            set("Path", path.key());
-        }
-        LockError::LockedMembers { .. }
-        | LockError::TokenMismatch
-        | LockError::NotOwner
-        | LockError::TooManyLocks { .. } => return None,
+        LockError::BeingWritten { path } => set("Path", path.key()),
+        // Go cannot decode an empty time: "Created" only when known.
+        _ => {}
     }
-    Some(Value::Object(info).to_string())
+    Value::Object(info).to_string()
 }
 
 /// A Terraform lock's own LockInfo (with the path filled in: that is the
@@ -248,12 +243,16 @@ fn holder_json(lock: &ActiveLock, show: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::locks::{LockClient, LockDepth, LockToken, ResourcePath, Timestamp};
+    use crate::locks::{
+        LockClient, LockDepth, LockRequest, LockRules, LockTable, LockToken, ResourcePath,
+        TimeoutRequest, Timestamp,
+    };
 
     const TERRAFORM: &str = r#"{"ID":"6f1c2a9e-0000-4000-8000-000000000001","Operation":"OperationTypeApply","Info":"","Who":"ana@laptop","Version":"1.11.4","Created":"2026-01-02T03:04:05.123456Z","Path":""}"#;
 
+    /// A lock granted by the core on `/infra/prod.tfstate` at 22:13:20Z.
     fn lock_with(owner: Option<String>, principal: Option<&str>) -> ActiveLock {
-        ActiveLock {
+        let request = LockRequest {
             token: LockToken("urn:uuid:1".into()),
             root: ResourcePath::from_segments(["infra", "prod.tfstate"]).unwrap(),
             root_is_collection: false,
@@ -262,10 +261,12 @@ mod tests {
             owner,
             principal: principal.map(str::to_owned),
             client: LockClient::default(),
-            timeout_seconds: 60,
-            created: Timestamp(1_700_000_000_000),
-            expires: Timestamp(1_700_000_060_000),
-        }
+            timeout: vec![TimeoutRequest::Seconds(60)],
+        };
+        let now = Timestamp(1_700_000_000_000);
+        LockRules::default()
+            .acquire(&mut LockTable::default(), request, now)
+            .unwrap()
     }
 
     fn json(text: &str) -> Map<String, Value> {
@@ -330,11 +331,11 @@ mod tests {
         let info = LockInfo::parse(TERRAFORM.as_bytes()).unwrap();
         let lock = Box::new(lock_with(Some(info.to_owner_xml()), Some("alice")));
         let refusal = LockError::Conflict { lock };
-        let shown = json(&refusal_json(&refusal, Disclosure::ShowHolder).unwrap());
+        let shown = json(&refusal_json(&refusal, Disclosure::ShowHolder));
         let mut expected = json(TERRAFORM);
         expected.insert("Path".into(), "/infra/prod.tfstate".into());
         assert_eq!(shown, expected);
-        let hidden = json(&refusal_json(&refusal, Disclosure::HideHolder).unwrap());
+        let hidden = json(&refusal_json(&refusal, Disclosure::HideHolder));
         assert_eq!(hidden["ID"], expected["ID"]);
         assert_eq!(hidden["Who"], "");
     }
@@ -344,29 +345,25 @@ mod tests {
         let owner = "<D:owner xmlns:D=\"DAV:\">Ana's laptop</D:owner>".to_owned();
         let lock = Box::new(lock_with(Some(owner), Some("alice")));
         let refusal = LockError::Conflict { lock };
-        let shown = json(&refusal_json(&refusal, Disclosure::ShowHolder).unwrap());
+        let shown = json(&refusal_json(&refusal, Disclosure::ShowHolder));
         assert_eq!(shown["ID"], "urn:uuid:1");
         assert_eq!(shown["Who"], "alice");
         assert_eq!(shown["Created"], "2023-11-14T22:13:20Z");
         assert_eq!(shown["Path"], "/infra/prod.tfstate");
         let text = shown["Info"].as_str().unwrap();
         assert!(text.contains("exclusive WebDAV lock") && text.contains("Ana's laptop"));
-        let hidden = json(&refusal_json(&refusal, Disclosure::HideHolder).unwrap());
+        let hidden = json(&refusal_json(&refusal, Disclosure::HideHolder));
         assert_eq!((&hidden["Who"], &hidden["Info"]), (&"".into(), &"".into()));
     }
 
     #[test]
-    fn refusals_that_are_not_423_get_no_lockinfo() {
-        let too_many = LockError::TooManyLocks {
-            limit: 1,
-            per_user: true,
-        };
-        assert_eq!(refusal_json(&too_many, Disclosure::ShowHolder), None);
+    fn refusals_without_a_lock_say_why() {
         let busy = LockError::BeingWritten {
             path: ResourcePath::from_segments(["s"]).unwrap(),
         };
-        let info = json(&refusal_json(&busy, Disclosure::ShowHolder).unwrap());
+        let info = json(&refusal_json(&busy, Disclosure::ShowHolder));
         assert!(info["Info"].as_str().unwrap().contains("being written"));
+        assert_eq!((&info["ID"], &info["Path"]), (&"".into(), &"/s".into()));
         assert!(
             !info.contains_key("Created"),
             "Go cannot decode an empty time"

@@ -105,11 +105,13 @@ pub async fn lock(
                 {
                     Ok(*lock)
                 }
-                Err(DavError::Locked(refusal)) => Err(match refusal_json(&refusal, disclosure) {
-                    Some(holder) => DavError::StateLocked(holder),
-                    None => DavError::Locked(refusal),
+                // Terraform reads a 423 body as the holder's LockInfo.
+                Err(refused) => Err(match &refused {
+                    DavError::Locked(refusal) if refused.status() == StatusCode::LOCKED => {
+                        DavError::StateLocked(refusal_json(refusal, disclosure))
+                    }
+                    _ => refused,
                 }),
-                Err(other) => Err(other),
             }
         })
         .await?;
@@ -297,8 +299,9 @@ mod tests {
         assert!(!is_state_write(&none));
     }
 
+    /// A shared lock on `/s`, granted by the core.
     fn lock(token: &str) -> ActiveLock {
-        ActiveLock {
+        let request = crate::locks::LockRequest {
             token: LockToken(token.into()),
             root: ResourcePath::from_segments(["s"]).unwrap(),
             root_is_collection: false,
@@ -307,10 +310,11 @@ mod tests {
             owner: None,
             principal: None,
             client: Default::default(),
-            timeout_seconds: 1,
-            created: crate::locks::Timestamp(0),
-            expires: crate::locks::Timestamp(1000),
-        }
+            timeout: Vec::new(),
+        };
+        crate::locks::LockRules::default()
+            .acquire(&mut Default::default(), request, crate::locks::Timestamp(0))
+            .unwrap()
     }
 
     #[test]
