@@ -189,8 +189,9 @@ pub fn refusal_json(refusal: &LockError, disclosure: Disclosure) -> String {
 }
 
 /// A Terraform lock's own LockInfo (with the path filled in: that is the
-/// server's part); for any other lock, one that describes it, with its
-/// token as the ID. Without `show`, nothing says who holds it.
+/// server's part); for any other lock (WebDAV's, or any surface's), one
+/// that describes it, with its token as the ID. Without `show`, nothing
+/// says who holds it.
 fn holder_json(lock: &ActiveLock, show: bool) -> String {
     let mut info = match LockInfo::of_lock(lock) {
         Some(terraform) => terraform.fields,
@@ -201,7 +202,7 @@ fn holder_json(lock: &ActiveLock, show: bool) -> String {
             };
             let owner = owner_text(lock.owner.as_deref());
             let mut text = format!(
-                "{scope} WebDAV lock on {} (depth {}) until {}",
+                "{scope} lock on {} (depth {}) until {}",
                 lock.root,
                 lock.depth.as_str(),
                 rfc3339(lock.expires)
@@ -214,7 +215,7 @@ fn holder_json(lock: &ActiveLock, show: bool) -> String {
             let mut info = Map::new();
             for (field, value) in [
                 ("ID", lock.token.to_string()),
-                ("Operation", "WebDAV LOCK".to_owned()),
+                ("Operation", "lock".to_owned()),
                 ("Info", text),
                 ("Who", who),
                 ("Created", rfc3339(lock.created)),
@@ -351,7 +352,10 @@ mod tests {
         assert_eq!(shown["Created"], "2023-11-14T22:13:20Z");
         assert_eq!(shown["Path"], "/infra/prod.tfstate");
         let text = shown["Info"].as_str().unwrap();
-        assert!(text.contains("exclusive WebDAV lock") && text.contains("Ana's laptop"));
+        assert!(
+            text.contains("exclusive lock on /infra/prod.tfstate (depth 0)")
+                && text.contains("Ana's laptop")
+        );
         let hidden = json(&refusal_json(&refusal, Disclosure::HideHolder));
         assert_eq!((&hidden["Who"], &hidden["Info"]), (&"".into(), &"".into()));
     }
