@@ -14,9 +14,10 @@
 //!   store transaction; it alone mints `WritePermit`s.
 //! - `auth`: principals and htpasswd users; `web`: the body type and
 //!   request paths every surface shares.
-//! - Surfaces: `dav` (WebDAV), `admin` (admin page, JSON API, CLI
-//!   commands) and `lfs` (the Git LFS locking API), each with one place
-//!   mapping errors to statuses.
+//! - Surfaces: `dav` (WebDAV, and Terraform's http state backend on the
+//!   same URLs), `admin` (admin page, JSON API, CLI commands), `lockapi`
+//!   (the JSON lock API for records and paths) and `lfs` (the Git LFS
+//!   locking API), each with one place mapping errors to statuses.
 //! - `app` authenticates once and routes to the surfaces; `server` is the
 //!   listener; `config` and `cli` the settings.
 //!

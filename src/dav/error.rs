@@ -55,6 +55,10 @@ pub enum DavError {
     NotModified { etag: String, last_modified: String },
     #[error(transparent)]
     Locked(#[from] LockError),
+    /// A Terraform LOCK refused (423): the body is the holder's LockInfo
+    /// JSON, which Terraform decodes to say who holds its state.
+    #[error("the Terraform state is locked: {0}")]
+    StateLocked(String),
     #[error(transparent)]
     Unauthorized(#[from] AuthError),
     #[error(transparent)]
@@ -97,7 +101,7 @@ impl DavError {
             Self::Locked(LockError::LockedMembers { .. }) => StatusCode::MULTI_STATUS,
             // §11.5: the server cannot store what the request needs.
             Self::Locked(LockError::TooManyLocks { .. }) => StatusCode::INSUFFICIENT_STORAGE,
-            Self::Locked(_) => StatusCode::LOCKED,
+            Self::Locked(_) | Self::StateLocked(_) => StatusCode::LOCKED,
             Self::Store(e) => store_error_status(e),
             Self::Xml(e) => match e {
                 XmlError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -137,6 +141,12 @@ impl DavError {
                     header::WWW_AUTHENTICATE,
                     "Basic realm=\"deadbolt\", charset=\"UTF-8\"",
                 );
+            }
+            Self::StateLocked(lock_info) => {
+                let response = builder
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(body::full(lock_info.clone()));
+                return response.unwrap_or_else(|_| internal_error());
             }
             Self::NotModified {
                 etag,

@@ -155,8 +155,13 @@ impl DavService {
                 proppatch::execute(state, request, permit).await
             }
             "LOCK" => {
-                let request =
-                    lock::LockRequest::parse(state, &parts, target, body, &submitted).await?;
+                let body = read_xml_body(state, body).await?;
+                if terraform::speaks_json(&parts.headers, &body) {
+                    conditions.check(state, false).await?;
+                    return terraform::lock(state, &parts, target, &body, submitted, requester)
+                        .await;
+                }
+                let request = lock::LockRequest::parse(&parts, target, &body, &submitted)?;
                 match conditions.check(state, false).await {
                     // §9.10.6: a refresh whose token does not cover the URL
                     // is 412 with lock-token-matches-request-uri.
@@ -181,13 +186,27 @@ impl DavService {
                 lock::execute(state, request, submitted, requester).await
             }
             "UNLOCK" => {
+                let body = read_xml_body(state, body).await?;
+                if terraform::speaks_json(&parts.headers, &body) {
+                    conditions.check(state, false).await?;
+                    return terraform::unlock(state, target, &body, requester).await;
+                }
                 let request = unlock::UnlockRequest::parse(&parts, target)?;
                 conditions.check(state, false).await?;
                 unlock::execute(state, request, requester).await
             }
+            // Terraform's state write (http backend): a PUT by another name.
+            "POST" if terraform::is_state_write(&parts.headers) => {
+                let request = terraform::StateWrite::parse(&parts, target)?;
+                let exists = state.exists(request.path()).await?;
+                let intent = request.intent(exists);
+                let tokens = request.tokens(state, submitted).await?;
+                let permit = pass_gate(state, conditions, intent, &tokens, &requester).await?;
+                put::execute(state, request.into_put(), permit, body).await
+            }
             "POST" => Err(DavError::MethodNotAllowed {
                 allow: options::ALLOW,
-                reason: "POST is not supported here; use PUT to upload".into(),
+                reason: "POST is only for Terraform state (Content-Type: application/json); use PUT to upload".into(),
             }),
             other => Err(DavError::NotImplemented(format!(
                 "the {other} method is not implemented"

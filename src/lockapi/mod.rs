@@ -187,11 +187,7 @@ impl LockApiService {
         let lock = LockJson::new(&granted.lock);
         let mut response = json_response(StatusCode::CREATED, &lock);
         // Tokens are `urn:uuid:` and hex digits: nothing to encode.
-        let location = format!(
-            "/{}/api/locks/{}",
-            crate::web::RESERVED_PREFIX,
-            lock.token
-        );
+        let location = format!("/{}/api/locks/{}", crate::web::RESERVED_PREFIX, lock.token);
         let headers = response.headers_mut();
         if let Ok(location) = HeaderValue::from_str(&location) {
             headers.insert(header::LOCATION, location);

@@ -9,10 +9,10 @@ use http::{HeaderValue, Response, StatusCode, header, request::Parts};
 
 use crate::auth::Requester;
 use crate::authority::{AuthorityError, NewLock, now};
+use crate::dav::DavState;
 use crate::dav::error::DavError;
 use crate::dav::headers::{self, Depth};
 use crate::dav::xml::{self, render};
-use crate::dav::{DavState, read_xml_body};
 use crate::locks::{
     self, ActiveLock, LockDepth, LockError, LockScope, LockToken, Reach, ResourcePath,
     TimeoutRequest, WriteIntent,
@@ -20,13 +20,21 @@ use crate::locks::{
 use crate::web::body::{self, Body};
 use crate::web::path::{RequestPath, href};
 
-/// A LOCK that creates a lock.
+/// A LOCK that creates a lock (WebDAV's, or Terraform's: `terraform.rs`).
 pub struct CreateLock {
-    path: ResourcePath,
-    scope: LockScope,
-    depth: LockDepth,
-    owner: Option<String>,
-    timeout: Vec<TimeoutRequest>,
+    pub path: ResourcePath,
+    pub scope: LockScope,
+    pub depth: LockDepth,
+    /// The `DAV:owner` element to keep, as self-contained XML.
+    pub owner: Option<String>,
+    pub timeout: Vec<TimeoutRequest>,
+}
+
+/// A granted lock, and whether its resource was created for it (§7.3).
+pub struct Granted {
+    pub lock: ActiveLock,
+    pub created: bool,
+    pub is_collection: bool,
 }
 
 pub enum LockRequest {
@@ -58,15 +66,14 @@ impl LockRequest {
         }
     }
 
-    pub async fn parse(
-        state: &DavState,
+    /// `body` is the whole request body, read within the XML body limit.
+    pub fn parse(
         parts: &Parts,
         target: RequestPath,
-        body: Body,
+        body: &[u8],
         submitted: &[LockToken],
     ) -> Result<Self, DavError> {
         let timeout = headers::timeout(&parts.headers);
-        let body = read_xml_body(state, body).await?;
         if body.iter().all(u8::is_ascii_whitespace) {
             // §9.10.2: a refresh names its lock in the If header; Depth is
             // ignored. `DAV:no-lock` is no lock's token, so it does not count.
@@ -85,7 +92,7 @@ impl LockRequest {
                 )),
             };
         }
-        let info = xml::lockinfo::parse(&body)?;
+        let info = xml::lockinfo::parse(body)?;
         // §9.10.3: only 0 and infinity; no Depth means infinity.
         let depth = match Depth::from_headers(&parts.headers)? {
             None | Some(Depth::Infinity) => LockDepth::Infinity,
@@ -130,6 +137,32 @@ fn create(
     submitted: &[LockToken],
     requester: &Requester,
 ) -> Result<Response<Body>, DavError> {
+    let path = new.path.clone();
+    let Granted {
+        lock,
+        created,
+        is_collection,
+    } = grant(s, new, submitted, requester)?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = lock_response(status, &lock, now(), &href(&path, is_collection))?;
+    let token = HeaderValue::from_str(&format!("<{}>", lock.token))
+        .map_err(|e| DavError::Internal(e.to_string()))?;
+    response.headers_mut().insert("lock-token", token);
+    Ok(response)
+}
+
+/// Grants a lock; an unmapped URL becomes an empty, locked resource
+/// (§7.3). Committed before it returns.
+pub fn grant(
+    s: &DavState,
+    new: CreateLock,
+    submitted: &[LockToken],
+    requester: &Requester,
+) -> Result<Granted, DavError> {
     let CreateLock {
         path,
         scope,
@@ -183,17 +216,11 @@ fn create(
             return Err(error.into());
         }
     }
-    let lock = grant.lock;
-    let status = if existing.is_some() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    let mut response = lock_response(status, &lock, now(), &href(&path, is_collection))?;
-    let token = HeaderValue::from_str(&format!("<{}>", lock.token))
-        .map_err(|e| DavError::Internal(e.to_string()))?;
-    response.headers_mut().insert("lock-token", token);
-    Ok(response)
+    Ok(Granted {
+        lock: grant.lock,
+        created: existing.is_none(),
+        is_collection,
+    })
 }
 
 fn refresh(

@@ -12,4 +12,5 @@ pub mod options;
 pub mod propfind;
 pub mod proppatch;
 pub mod put;
+pub mod terraform;
 pub mod unlock;
