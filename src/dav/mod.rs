@@ -183,7 +183,8 @@ impl DavService {
                     }
                     other => other?,
                 }
-                lock::execute(state, request, submitted, requester).await
+                let wait = crate::web::prefer::wait(&parts.headers);
+                lock::execute(state, request, submitted, requester, wait).await
             }
             "UNLOCK" => {
                 let body = read_xml_body(state, body).await?;

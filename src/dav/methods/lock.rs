@@ -4,11 +4,12 @@
 //! transaction.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderValue, Response, StatusCode, header, request::Parts};
 
 use crate::auth::Requester;
-use crate::authority::{AuthorityError, NewLock, now};
+use crate::authority::{AuthorityError, Grant, NewLock, now};
 use crate::dav::DavState;
 use crate::dav::error::DavError;
 use crate::dav::headers::{self, Depth};
@@ -19,6 +20,7 @@ use crate::locks::{
 };
 use crate::web::body::{self, Body};
 use crate::web::path::{RequestPath, href};
+use crate::web::prefer;
 
 /// A LOCK that creates a lock (WebDAV's, or Terraform's: `terraform.rs`).
 pub struct CreateLock {
@@ -113,12 +115,21 @@ impl LockRequest {
     }
 }
 
+/// `wait`: the request's `Prefer: wait` (a conflicting LOCK then waits in
+/// line for the lock instead of being refused at once).
 pub async fn execute(
     state: &Arc<DavState>,
     request: LockRequest,
     submitted: Vec<LockToken>,
     requester: Requester,
+    wait: Option<Duration>,
 ) -> Result<Response<Body>, DavError> {
+    let request = match (request, wait.filter(|w| !w.is_zero())) {
+        (LockRequest::Create(new), Some(wait)) => {
+            return wait_and_grant(state, new, submitted, requester, wait).await;
+        }
+        (request, _) => request,
+    };
     state
         .blocking(move |s| match request {
             LockRequest::Create(new) => create(s, new, &submitted, &requester),
@@ -131,18 +142,52 @@ pub async fn execute(
         .await
 }
 
+/// A LOCK that waits in line (`Prefer: wait`) up to `wait`.
+async fn wait_and_grant(
+    state: &Arc<DavState>,
+    new: CreateLock,
+    submitted: Vec<LockToken>,
+    requester: Requester,
+    wait: Duration,
+) -> Result<Response<Body>, DavError> {
+    let prepared = state.blocking(move |s| prepare(s, new)).await?;
+    let grant = state
+        .authority
+        .acquire_waiting(
+            prepared.lock.clone(),
+            prepared.create.clone(),
+            submitted,
+            requester.clone(),
+            wait,
+        )
+        .await?;
+    let granted = state
+        .blocking(move |s| finish(s, &prepared, grant, &requester))
+        .await?;
+    let mut response = created_response(granted)?;
+    if let Ok(applied) = HeaderValue::from_str(&prefer::applied(wait)) {
+        response.headers_mut().insert("preference-applied", applied);
+    }
+    Ok(response)
+}
+
 fn create(
     s: &DavState,
     new: CreateLock,
     submitted: &[LockToken],
     requester: &Requester,
 ) -> Result<Response<Body>, DavError> {
-    let path = new.path.clone();
+    created_response(grant(s, new, submitted, requester)?)
+}
+
+/// 200 (or 201 for a new resource) with the lock and its `Lock-Token`.
+fn created_response(granted: Granted) -> Result<Response<Body>, DavError> {
     let Granted {
         lock,
         created,
         is_collection,
-    } = grant(s, new, submitted, requester)?;
+    } = granted;
+    let path = lock.root.clone();
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -163,6 +208,26 @@ pub fn grant(
     submitted: &[LockToken],
     requester: &Requester,
 ) -> Result<Granted, DavError> {
+    let prepared = prepare(s, new)?;
+    // One decision: the conflict check, and the insert that is committed
+    // before anyone hears of the lock.
+    let grant = s.authority.acquire(
+        prepared.lock.clone(),
+        prepared.create.clone(),
+        submitted,
+        requester,
+    )?;
+    finish(s, &prepared, grant, requester)
+}
+
+/// A LOCK ready for the authority: the lock, and for an unmapped URL the
+/// intent to create its resource.
+struct Prepared {
+    lock: NewLock,
+    create: Option<WriteIntent>,
+}
+
+fn prepare(s: &DavState, new: CreateLock) -> Result<Prepared, DavError> {
     let CreateLock {
         path,
         scope,
@@ -200,26 +265,47 @@ pub fn grant(
         timeout,
         reason: None,
     };
-    // One decision: the conflict check, and the insert that is committed
-    // before anyone hears of the lock.
-    let grant = s
-        .authority
-        .acquire(new_lock, create, submitted, requester)?;
+    Ok(Prepared {
+        lock: new_lock,
+        create,
+    })
+}
+
+/// Creates the resource of a granted lock on an unmapped URL, or gives
+/// the lock back when that fails.
+fn finish(
+    s: &DavState,
+    prepared: &Prepared,
+    grant: Grant,
+    requester: &Requester,
+) -> Result<Granted, DavError> {
+    let path = &prepared.lock.root;
+    let mut created = false;
     if let Some(permit) = grant.create {
-        let created = s
-            .content
-            .begin_write(&permit, &path)
-            .and_then(|pending| pending.commit());
+        // The permit latches the path, so nobody writes it meanwhile; but
+        // a LOCK that waited may find it created since it looked: then
+        // there is nothing to create (and nothing to truncate).
+        let made = match s.metadata_if_exists(path) {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => {
+                created = true;
+                s.content
+                    .begin_write(&permit, path)
+                    .and_then(|pending| pending.commit())
+                    .map_err(DavError::from)
+            }
+            Err(e) => Err(e),
+        };
         drop(permit);
-        if let Err(error) = created {
+        if let Err(error) = made {
             s.authority.withdraw(&grant.lock, requester)?;
-            return Err(error.into());
+            return Err(error);
         }
     }
     Ok(Granted {
         lock: grant.lock,
-        created: existing.is_none(),
-        is_collection,
+        created,
+        is_collection: prepared.lock.root_is_collection,
     })
 }
 
