@@ -38,9 +38,14 @@ struct Held {
 }
 
 fn lfs<'a>(s: &'a TestServer, user: &str, method: &str, rest: &str) -> support::Req<'a> {
-    req_as(s, Some(user), method, &format!("/_deadbolt/lfs/{REPO}{rest}"))
-        .header("Accept", LFS_MEDIA)
-        .header("Content-Type", LFS_MEDIA)
+    req_as(
+        s,
+        Some(user),
+        method,
+        &format!("/_deadbolt/lfs/{REPO}{rest}"),
+    )
+    .header("Accept", LFS_MEDIA)
+    .header("Content-Type", LFS_MEDIA)
 }
 
 fn terraform_info(id: &str, who: &str) -> String {
@@ -71,7 +76,10 @@ fn take(s: &TestServer, surface: Surface, user: &str, path: &str) -> Response {
         }
         Surface::Terraform => req_as(s, Some(user), "LOCK", path)
             .header("Content-Type", "application/json")
-            .body(terraform_info(&format!("tf-{user}"), &format!("{user}@host")))
+            .body(terraform_info(
+                &format!("tf-{user}"),
+                &format!("{user}@host"),
+            ))
             .send(),
     }
 }
@@ -124,15 +132,22 @@ fn assert_refused(r: &Response, surface: Surface, holder: &str, what: &str) {
 fn release(s: &TestServer, held: &Held, user: &str) {
     let r = match held.surface {
         Surface::WebDav => unlock_as(s, Some(user), &held.path, &held.id),
-        Surface::LockApi => {
-            req_as(s, Some(user), "DELETE", &format!("/_deadbolt/api/locks/{}", held.id)).send()
-        }
+        Surface::LockApi => req_as(
+            s,
+            Some(user),
+            "DELETE",
+            &format!("/_deadbolt/api/locks/{}", held.id),
+        )
+        .send(),
         Surface::GitLfs => lfs(s, user, "POST", &format!("/locks/{}/unlock", held.id))
             .body("{}")
             .send(),
         Surface::Terraform => req_as(s, Some(user), "UNLOCK", &held.path)
             .header("Content-Type", "application/json")
-            .body(terraform_info(&format!("tf-{user}"), &format!("{user}@host")))
+            .body(terraform_info(
+                &format!("tf-{user}"),
+                &format!("{user}@host"),
+            ))
             .send(),
     };
     assert!(
@@ -199,8 +214,17 @@ fn every_kind_of_lock_is_listed_and_audited() {
         .collect();
     let cli = cli_on(&s, &["locks", "list"]);
     for h in &held {
-        assert!(paths.contains(&h.path.as_str()), "{:?} in {paths:?}", h.surface);
-        assert!(cli.ok().contains(&h.path), "{:?} in {}", h.surface, cli.ok());
+        assert!(
+            paths.contains(&h.path.as_str()),
+            "{:?} in {paths:?}",
+            h.surface
+        );
+        assert!(
+            cli.ok().contains(&h.path),
+            "{:?} in {}",
+            h.surface,
+            cli.ok()
+        );
     }
     assert!(paths.contains(&"key orders/42"), "{paths:?}");
     assert!(cli.ok().contains("key orders/42"), "{}", cli.ok());

@@ -164,3 +164,56 @@ fn while_postgres_is_down_writes_answer_503_and_the_node_recovers() {
     assert_eq!(a.get("/doc.txt").body, "v3");
     assert_eq!(bare_lock(&a, "/doc.txt", Scope::Exclusive, "0").status, 200);
 }
+
+#[test]
+fn fencing_tokens_increase_across_nodes_and_record_locks_are_shared() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let (a, b, _) = two_nodes(&cluster);
+    let post = |s: &TestServer, body: serde_json::Value| {
+        s.request("POST", "/_deadbolt/api/locks")
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let fencing = |r: &Response| -> u64 {
+        assert_eq!(r.status, 201, "{r:?}");
+        let lock: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+        lock["fencing_token"].as_u64().expect("fencing_token")
+    };
+    // 32 clients at once, each taking three record locks one after the
+    // other, every time through the other node.
+    let seen = together(32, |i| {
+        (0..3)
+            .map(|round| {
+                let s = if (i + round) % 2 == 0 { &a } else { &b };
+                fencing(&post(
+                    s,
+                    serde_json::json!({"key": format!("fence/{i}/{round}")}),
+                ))
+            })
+            .collect::<Vec<u64>>()
+    });
+    let mut all = Vec::new();
+    for tokens in seen {
+        assert!(tokens.windows(2).all(|w| w[0] < w[1]), "{tokens:?}");
+        all.extend(tokens);
+    }
+    let count = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), count, "no fencing token twice across nodes");
+    // A record lock through A is held through B, and its table lock too.
+    let first = fencing(&post(&a, serde_json::json!({"key": "orders/42"})));
+    let refused = post(&b, serde_json::json!({"key": "orders/42"}));
+    assert_eq!(refused.status, 423, "{refused:?}");
+    let table = post(
+        &b,
+        serde_json::json!({"key": "orders", "depth": "infinity"}),
+    );
+    assert_eq!(table.status, 423, "{table:?}");
+    // A lock on the whole served tree through B leaves records alone.
+    lock_ok(&b, "/", Scope::Exclusive, "infinity");
+    assert!(fencing(&post(&a, serde_json::json!({"key": "orders/43"}))) > first);
+}
