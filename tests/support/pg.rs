@@ -187,6 +187,123 @@ impl PgCluster {
     }
 }
 
+/// Makes a CA and a certificate it signed for `127.0.0.1` (and no other
+/// name) in `dir` with `openssl`: (CA certificate, server certificate, key).
+pub fn make_certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let path = |file: &str| dir.join(format!("{name}-{file}"));
+    let (ca_key, ca, key, csr, cert, ext) = (
+        path("ca.key"),
+        path("ca.pem"),
+        path("server.key"),
+        path("server.csr"),
+        path("server.pem"),
+        path("san.ext"),
+    );
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\n").expect("write");
+    let openssl = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let s = |t: &'static str| std::ffi::OsStr::new(t);
+    let ec = [
+        s("-newkey"),
+        s("ec"),
+        s("-pkeyopt"),
+        s("ec_paramgen_curve:prime256v1"),
+    ];
+    let mut args = vec![s("req"), s("-x509"), s("-nodes"), s("-days"), s("2")];
+    args.extend(ec);
+    args.extend([s("-subj"), s("/CN=deadbolt test CA"), s("-keyout")]);
+    args.extend([ca_key.as_os_str(), s("-out"), ca.as_os_str()]);
+    openssl(&args);
+    let mut args = vec![s("req"), s("-nodes")];
+    args.extend(ec);
+    args.extend([
+        s("-subj"),
+        s("/CN=127.0.0.1"),
+        s("-keyout"),
+        key.as_os_str(),
+    ]);
+    args.extend([s("-out"), csr.as_os_str()]);
+    openssl(&args);
+    openssl(&[
+        s("x509"),
+        s("-req"),
+        s("-days"),
+        s("2"),
+        s("-in"),
+        csr.as_os_str(),
+        s("-CA"),
+        ca.as_os_str(),
+        s("-CAkey"),
+        ca_key.as_os_str(),
+        s("-CAcreateserial"),
+        s("-extfile"),
+        ext.as_os_str(),
+        s("-out"),
+        cert.as_os_str(),
+    ]);
+    (ca, cert, key)
+}
+
+impl PgCluster {
+    /// Turns TLS on and refuses every TCP connection without it; returns
+    /// the CA certificate that signed the server's.
+    pub fn require_tls(&self) -> PathBuf {
+        let data = PathBuf::from(self.data());
+        let (ca, cert, key) = make_certificates(self.dir.path(), "pg");
+        if is_root() {
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .args([&cert, &key])
+                .status()
+                .expect("chown");
+            assert!(status.success(), "chown of the certificate failed");
+        }
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod");
+        let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).expect("conf");
+        conf.push_str(&format!(
+            "\nssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+            cert.display(),
+            key.display()
+        ));
+        std::fs::write(data.join("postgresql.conf"), conf).expect("conf");
+        // TCP only with TLS; the socket (the tests' createdb) as before.
+        let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust\n\
+                   hostnossl all all 0.0.0.0/0 reject\n";
+        std::fs::write(data.join("pg_hba.conf"), hba).expect("hba");
+        self.stop();
+        self.restart();
+        ca
+    }
+
+    /// A new, empty database, created over the socket; its TCP URL.
+    pub fn new_database_by_socket(&self) -> String {
+        let n = self.databases.fetch_add(1, Ordering::Relaxed);
+        let name = format!("deadbolt_test_{n}");
+        let createdb = server_bin("createdb").expect("createdb beside initdb");
+        let (port, socket) = (self.port.to_string(), self.dir.path().display().to_string());
+        let made = run(
+            &createdb,
+            &["-h", &socket, "-p", &port, "-U", "postgres", &name],
+        );
+        assert!(
+            made.status.success(),
+            "createdb failed: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+}
+
 impl Drop for PgCluster {
     fn drop(&mut self) {
         let _ = run(

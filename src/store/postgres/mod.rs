@@ -21,14 +21,15 @@ mod locks;
 mod properties;
 mod rows;
 mod schema;
+mod tls;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::IsolationLevel;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{IsolationLevel, NoTls};
 
 use crate::locks::Timestamp;
 use crate::store::{StoreError, system_now};
@@ -93,8 +94,9 @@ pub struct PostgresStore {
 
 /// The connection settings of `url` (`postgres://` or `postgresql://`, or
 /// libpq's `key=value` form), with the password from `PGPASSWORD` when the
-/// URL has none.
-pub fn config_from(url: &str) -> Result<tokio_postgres::Config, StoreError> {
+/// URL has none, and its TLS settings (`tls.rs`).
+fn config_from(url: &str) -> Result<(tokio_postgres::Config, tls::TlsSettings), StoreError> {
+    let (url, tls) = tls::split(url)?;
     let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|e| StoreError::Config(format!("invalid database URL: {e}")))?;
@@ -108,22 +110,15 @@ pub fn config_from(url: &str) -> Result<tokio_postgres::Config, StoreError> {
             config.user(user);
         }
     }
-    if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-        return Err(StoreError::Config(
-            "sslmode=require is not supported yet: use a connection on a trusted network \
-             (sslmode=disable or prefer)"
-                .into(),
-        ));
-    }
     config.connect_timeout(CONNECT_TIMEOUT);
-    Ok(config)
+    Ok((config, tls))
 }
 
 impl PostgresStore {
     /// Connects to the database at `url`, creates or migrates the schema
     /// (safe when several nodes start at once) and measures its clock.
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        let config = config_from(url)?;
+        let (config, tls) = config_from(url)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("deadbolt-postgres")
@@ -132,7 +127,7 @@ impl PostgresStore {
             .map_err(StoreError::database)?;
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls::connector(&tls)?,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
