@@ -213,6 +213,23 @@ fn propfind_without_depth_header_means_infinity_and_is_refused() {
 }
 
 #[test]
+fn propfind_without_depth_on_a_file_is_depth_0() {
+    // Issue 12: a file has no members, so infinity there walks no tree;
+    // webdav4 sends exactly this before every download.
+    let s = server_with_content(&[]);
+    for depth in [None, Some("infinity")] {
+        let mut req = s.request("PROPFIND", "/dir/sub/deep.txt").xml(ALLPROP);
+        if let Some(depth) = depth {
+            req = req.header("Depth", depth);
+        }
+        let r = req.send();
+        assert_eq!(r.status, 207, "Depth {depth:?}: {r:?}");
+        let ms = r.multistatus();
+        assert_eq!(ms.hrefs(), ["/dir/sub/deep.txt"], "the file alone");
+    }
+}
+
+#[test]
 fn propfind_depth_infinity_allowed_with_flag_is_207() {
     let s = server_with_content(&["--allow-depth-infinity"]);
     let r = s.propfind("/", "infinity", Some(ALLPROP));

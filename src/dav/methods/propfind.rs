@@ -38,11 +38,9 @@ impl PropfindRequest {
         target: RequestPath,
         body: Body,
     ) -> Result<Self, DavError> {
-        // §9.1: no Depth header means infinity.
+        // §9.1: no Depth header means infinity (refused in `execute` only
+        // where it would walk a tree).
         let depth = Depth::from_headers(&parts.headers)?.unwrap_or(Depth::Infinity);
-        if depth == Depth::Infinity && !state.config.allow_depth_infinity {
-            return Err(DavError::DepthInfinityRefused);
-        }
         let body = read_xml_body(state, body).await?;
         let wanted = xml::propfind::parse(&body)?;
         Ok(Self {
@@ -63,6 +61,14 @@ pub async fn execute(
             .blocking(move |s| Ok(s.content.metadata(&path)?))
             .await?
     };
+    // A file has no members: Depth infinity there is Depth 0, and clients
+    // (webdav4) send exactly that, with no Depth header, before a download.
+    if request.depth == Depth::Infinity
+        && meta.is_collection()
+        && !state.config.allow_depth_infinity
+    {
+        return Err(DavError::DepthInfinityRefused);
+    }
     // The locks and the resource's own dead properties are read before the
     // answer starts: when the lock table cannot be read the request fails
     // whole (503 when the database is unavailable), never as a 207 that
