@@ -215,6 +215,7 @@ fn api_break_frees_the_resource_for_the_very_next_request() {
     let r = s
         .request("POST", &format!("{API}/locks/{token}/break"))
         .user("root")
+        .header("Content-Type", "application/json")
         .body("{}")
         .send();
     assert_api_error(&r, 404, "breaking it twice");
@@ -239,7 +240,9 @@ fn api_break_frees_the_resource_for_the_very_next_request() {
 /// POSTs carry a body that would work for an administrator.
 fn with_body<'a>(method: &str, req: support::Req<'a>) -> support::Req<'a> {
     match method {
-        "POST" => req.body(r#"{"path": "/", "reason": "mine"}"#),
+        "POST" => req
+            .header("Content-Type", "application/json")
+            .body(r#"{"path": "/", "reason": "mine"}"#),
         _ => req,
     }
 }
@@ -310,6 +313,7 @@ fn api_is_for_administrators_only() {
     assert_eq!(array(&v, "locks")[0]["holder"], Value::Null, "{v:#}");
     let r = open
         .request("POST", &format!("{API}/locks/{t}/break"))
+        .header("Content-Type", "application/json")
         .body("{}")
         .send();
     assert_eq!(r.status, 200, "{r:?}");
@@ -404,6 +408,7 @@ fn api_history_records_the_life_of_locks() {
         .request("POST", &format!("{API}/locks/{b}/break"))
         .user("root")
         .header("User-Agent", "admin-console/2")
+        .header("Content-Type", "application/json")
         .body(r#"{"reason":"stuck"}"#)
         .send();
     assert_eq!(r.status, 200, "{r:?}");
@@ -576,4 +581,71 @@ fn a_served_directory_holding_the_admin_prefix_refuses_to_start() {
             "the message names the member and says what to do ({kind}): {stderr}"
         );
     }
+}
+
+#[test]
+fn pages_on_other_sites_cannot_act_with_an_administrators_credentials() {
+    // Issue 12, item 8: a browser keeps the admin's Basic credentials and
+    // sends them with a form or fetch from any page it visits.
+    let s = start_team(&[]);
+    assert_eq!(put_as(&s, Some("alice"), "/f.txt", "f").status, 201);
+    let token = lock_ok_as(&s, Some("alice"), "/f.txt", "0");
+    let break_path = format!("{API}/locks/{token}/break");
+    let attempts = [
+        ("text/plain", Some("http://evil.example"), None, 403),
+        ("application/json", Some("http://evil.example"), None, 403),
+        ("application/json", None, Some("cross-site"), 403),
+        ("application/json", None, Some("same-site"), 403),
+        ("text/plain", None, None, 415),
+        ("application/x-www-form-urlencoded", None, None, 415),
+    ];
+    for (content_type, origin, fetch_site, status) in attempts {
+        let mut req = s
+            .request("POST", &break_path)
+            .user("root")
+            .header("Content-Type", content_type);
+        if let Some(origin) = origin {
+            req = req.header("Origin", origin);
+        }
+        if let Some(site) = fetch_site {
+            req = req.header("Sec-Fetch-Site", site);
+        }
+        let r = req.body(r#"{"reason": "csrf"}"#).send();
+        assert_api_error(
+            &r,
+            status,
+            &format!("{content_type} {origin:?} {fetch_site:?}"),
+        );
+    }
+    let hold = s
+        .request("POST", &format!("{API}/holds"))
+        .user("root")
+        .header("Content-Type", "application/json")
+        .header("Origin", "http://evil.example")
+        .body(r#"{"path": "/", "reason": "csrf"}"#)
+        .send();
+    assert_api_error(&hold, 403, "a hold from another site");
+    let release = s
+        .request("DELETE", &format!("{API}/holds?path=/"))
+        .user("root")
+        .header("Sec-Fetch-Site", "cross-site")
+        .send();
+    assert_api_error(&release, 403, "a hold release from another site");
+    // Nothing happened: the lock is still alice's.
+    assert_eq!(put_as(&s, Some("bob"), "/f.txt", "g").status, 423);
+    // The admin page's own requests (same origin, JSON) still work.
+    let host = s
+        .url("/")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let ok = s
+        .request("POST", &break_path)
+        .user("root")
+        .header("Content-Type", "application/json")
+        .header("Origin", &format!("http://{host}"))
+        .header("Sec-Fetch-Site", "same-origin")
+        .body("{}")
+        .send();
+    assert_eq!(ok.status, 200, "{ok:?}");
 }

@@ -270,6 +270,7 @@ fn a_hold_that_would_already_have_ended_is_refused() {
         let r = s
             .request("POST", "/_deadbolt/api/holds")
             .user("root")
+            .header("Content-Type", "application/json")
             .body(json!({"path": "/tree", "reason": "past", "until": until}).to_string())
             .send();
         assert_api_error(&r, 400, &format!("POST holds until {until}"));

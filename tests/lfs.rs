@@ -621,3 +621,27 @@ fn without_users_locks_have_no_owner_and_anyone_may_unlock() {
     let r = lfs(&s, None, "POST", &format!("/locks/{id}/unlock")).send();
     assert_eq!(r.status, 200, "{r:?}");
 }
+
+#[test]
+fn a_page_on_another_site_cannot_lock_or_unlock() {
+    // Issue 12, item 8: every state-changing route refuses cross-site
+    // requests, which carry the credentials a browser keeps.
+    let s = start_team(&[]);
+    let r = lfs(&s, Some("alice"), "POST", "/locks")
+        .header("Origin", "http://evil.example")
+        .body(json!({ "path": "assets/hero.psd" }).to_string())
+        .send();
+    error(&r, 403, "a cross-site lock");
+    let id = create_ok(&s, "alice", "assets/hero.psd");
+    let r = lfs(&s, Some("alice"), "POST", &format!("/locks/{id}/unlock"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .body("{}")
+        .send();
+    error(&r, 403, "a cross-site unlock");
+    let listed = lfs(&s, Some("bob"), "GET", "/locks").send();
+    assert_eq!(
+        body(&listed)["locks"].as_array().map(Vec::len),
+        Some(1),
+        "still locked"
+    );
+}

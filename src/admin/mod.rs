@@ -19,6 +19,7 @@ use crate::auth::{AuthError, Requester};
 use crate::authority::LockService;
 use crate::metrics::Metrics;
 use crate::web::body::{self, Body, read_limited};
+use crate::web::guard;
 
 /// The reserved URL prefix of the admin page and API. A file or folder of
 /// this name in the served directory stops the server from starting.
@@ -111,7 +112,21 @@ impl AdminService {
                     .map_err(|e| ApiError::internal(e.to_string()))
             }
             Some("api") => {
+                if !matches!(parts.method, Method::GET | Method::HEAD) {
+                    // A change: never on behalf of a page on another site.
+                    if let Some(why) = guard::cross_site(&parts.headers) {
+                        return Err(ApiError::new(StatusCode::FORBIDDEN, why));
+                    }
+                }
                 let body = read_body(body, self.max_body).await?;
+                if !matches!(parts.method, Method::GET | Method::HEAD)
+                    && !guard::json_or_empty(&parts.headers, body.len())
+                {
+                    return Err(ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "send the body as Content-Type: application/json",
+                    ));
+                }
                 let authority = Arc::clone(&self.authority);
                 let api_path = rest[1..].to_vec();
                 blocking(move || {

@@ -157,6 +157,12 @@ impl LfsService {
             (_, _) => return Err(LfsError::method_not_allowed("POST")),
         };
         self.authorize(&requester, writes)?;
+        if writes {
+            // Never on behalf of a page on another site (`web::guard`).
+            if let Some(why) = crate::web::guard::cross_site(&parts.headers) {
+                return Err(LfsError::forbidden(why));
+            }
+        }
         let body = if *method == Method::POST {
             read_limited(body, self.config.max_body).await?
         } else {

@@ -27,7 +27,7 @@ use crate::auth::{AuthError, Requester, Role};
 use crate::authority::{Grant, LockService, NewLock};
 use crate::locks::{LockToken, TimeoutRequest};
 use crate::web::body::{self, Body, read_limited};
-use crate::web::prefer;
+use crate::web::{guard, prefer};
 
 /// The lock API; cheap to clone.
 #[derive(Clone)]
@@ -95,9 +95,7 @@ impl LockApiService {
         self.authorize(&requester)?;
         refuse_cross_site(&parts.headers)?;
         let body = read_limited(body, self.max_body).await?;
-        if !body.is_empty() {
-            require_json(&parts.headers)?;
-        }
+        require_json(&parts.headers, body.len())?;
         let segments: Vec<&str> = rest.iter().map(String::as_str).collect();
         match (parts.method.as_str(), segments.as_slice()) {
             ("POST", ["api", "locks"]) => self.create(&parts.headers, &body, requester).await,
@@ -229,42 +227,23 @@ impl LockApiService {
 }
 
 /// A browser on another site must not act with credentials it keeps for
-/// this one: refuse what it says is cross-site.
+/// this one (`web::guard`).
 fn refuse_cross_site(headers: &HeaderMap) -> Result<(), Problem> {
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
-    if text("sec-fetch-site") == Some("cross-site") {
-        return Err(Problem::forbidden("cross-site requests are refused"));
+    match guard::cross_site(headers) {
+        Some(why) => Err(Problem::forbidden(why)),
+        None => Ok(()),
     }
-    if let Some(origin) = text("origin") {
-        let host = text("host").unwrap_or("");
-        let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
-        if origin_host != host {
-            return Err(Problem::forbidden(format!(
-                "requests from {origin} are refused (cross-site)"
-            )));
-        }
-    }
-    Ok(())
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), Problem> {
-    let media = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
-    match media.as_deref() {
-        Some("application/json") => Ok(()),
-        _ => Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "send the body as Content-Type: application/json",
-        )),
+fn require_json(headers: &HeaderMap, body_len: usize) -> Result<(), Problem> {
+    if guard::json_or_empty(headers, body_len) {
+        return Ok(());
     }
+    Err(Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        "send the body as Content-Type: application/json",
+    ))
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Problem> {

@@ -7,5 +7,6 @@
 pub const RESERVED_PREFIX: &str = "_deadbolt";
 
 pub mod body;
+pub mod guard;
 pub mod path;
 pub mod prefer;
