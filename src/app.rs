@@ -91,6 +91,10 @@ struct Inner {
     lock_api: LockApiService,
     lfs: LfsService,
     metrics: Arc<Metrics>,
+    /// The longest header line and request target accepted.
+    max_header_line: usize,
+    /// The largest request head accepted (hyper enforces it).
+    max_header_size: usize,
 }
 
 /// The state directory as a path inside the served tree, when it is there:
@@ -202,6 +206,8 @@ impl App {
                 lock_api,
                 lfs,
                 metrics,
+                max_header_line: settings.max_header_line,
+                max_header_size: settings.max_header_size,
             }),
         })
     }
@@ -256,6 +262,71 @@ impl App {
             response.extensions_mut().insert(user);
         }
         response
+    }
+
+    /// The largest request head the connection's parser reads: four times
+    /// `--max-header-size`, so that heads over the limit reach
+    /// `refuse_oversized_head`, which says why; beyond this backstop the
+    /// parser answers a bare 431 itself.
+    pub fn parser_head_limit(&self) -> usize {
+        self.inner.max_header_size.saturating_mul(4)
+    }
+
+    /// The refusal of a request whose target (414) or one of whose header
+    /// lines (431) is longer than `--max-header-line`, or whose head is
+    /// larger than `--max-header-size` (431); `None` for one within the
+    /// limits. Checked before authentication, so an oversized head costs
+    /// no password check.
+    pub fn refuse_oversized_head<B>(&self, request: &Request<B>) -> Option<Response<Body>> {
+        let limit = self.inner.max_header_line;
+        let target = request.uri().to_string().len();
+        let line_of = |name: &http::HeaderName, value: &http::HeaderValue| {
+            name.as_str().len() + 2 + value.len()
+        };
+        let head: usize = target
+            + request
+                .headers()
+                .iter()
+                .map(|(name, value)| line_of(name, value) + 2)
+                .sum::<usize>();
+        let (is_target, reason) = if target > limit {
+            let reason = format!(
+                "the request target is {target} bytes; at most {limit} are accepted (--max-header-line)"
+            );
+            (true, reason)
+        } else if let Some((name, value)) = request
+            .headers()
+            .iter()
+            .find(|(name, value)| line_of(name, value) > limit)
+        {
+            let line = line_of(name, value);
+            let reason = format!(
+                "the header {name} is {line} bytes; at most {limit} are accepted per line \
+                 (--max-header-line)"
+            );
+            (false, reason)
+        } else if head > self.inner.max_header_size {
+            let reason = format!(
+                "the request head is {head} bytes; at most {} are accepted (--max-header-size)",
+                self.inner.max_header_size
+            );
+            (false, reason)
+        } else {
+            return None;
+        };
+        let status = match is_target {
+            true => http::StatusCode::URI_TOO_LONG,
+            false => http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        };
+        let mut response = match route(request.method(), request.uri().path()) {
+            Route::Lfs(_) => self.inner.lfs.refuse(status, reason),
+            Route::Admin(_) | Route::LockApi(_) => self.inner.admin.refuse(status, reason),
+            Route::Dav => self.inner.dav.head_too_large(is_target, reason),
+        };
+        if body::announces_body(request.headers()) {
+            close_connection(&mut response);
+        }
+        Some(response)
     }
 
     /// Answers `request` with 400 and `reason` without serving it. Its body

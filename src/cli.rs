@@ -171,7 +171,8 @@ pub struct ServeArgs {
     pub database: Option<String>,
 
     /// TOML file with any of the keys listen, root, state_dir, database,
-    /// allow_depth_infinity, max_xml_body, drain_timeout,
+    /// allow_depth_infinity, max_xml_body, max_header_line,
+    /// max_header_size, drain_timeout,
     /// lock_timeout_default, lock_timeout_max, max_locks,
     /// max_locks_per_user, audit_retention, htpasswd, admins,
     /// read_only_users, anonymous_read, hide_lock_owners, tls_cert, tls_key
@@ -194,6 +195,17 @@ pub struct ServeArgs {
     /// larger ones get 413 [default: 1048576]
     #[arg(long, value_name = "BYTES", env = "DEADBOLT_MAX_XML_BODY")]
     pub max_xml_body: Option<u64>,
+
+    /// Longest request header line (name and value) and request target
+    /// accepted, in bytes; longer ones get 431 (414 for the target)
+    /// [default: 16384]
+    #[arg(long, value_name = "BYTES", env = "DEADBOLT_MAX_HEADER_LINE")]
+    pub max_header_line: Option<usize>,
+
+    /// Largest request head (request line and all headers) accepted, in
+    /// bytes; larger ones get 431 [default: 65536]
+    #[arg(long, value_name = "BYTES", env = "DEADBOLT_MAX_HEADER_SIZE")]
+    pub max_header_size: Option<usize>,
 
     /// Lock timeout in seconds when a LOCK asks for none [default: 3600]
     #[arg(long, value_name = "SECONDS", env = "DEADBOLT_LOCK_TIMEOUT_DEFAULT")]

@@ -21,6 +21,12 @@ pub const DEFAULT_ROOT: &str = "./data";
 pub const DEFAULT_STATE_DIR_NAME: &str = ".deadbolt";
 pub const DEFAULT_MAX_XML_BODY: u64 = 1024 * 1024;
 pub const DEFAULT_DRAIN_TIMEOUT_SECS: u64 = 10;
+/// One header line, and the request head, at most (Apache's and nginx's
+/// defaults are of this order: 8-16 KiB a line).
+pub const DEFAULT_MAX_HEADER_LINE: usize = 16 * 1024;
+pub const DEFAULT_MAX_HEADER_SIZE: usize = 64 * 1024;
+/// hyper's smallest read buffer: a head limit below it is not enforced.
+const MIN_MAX_HEADER_SIZE: usize = 8192;
 /// Lock timeout when a client asks for none: one hour, long enough for an
 /// office client between its refreshes (they refresh every few minutes).
 pub const DEFAULT_LOCK_TIMEOUT_SECS: u64 = 3600;
@@ -43,6 +49,8 @@ pub struct FileConfig {
     pub database: Option<String>,
     pub allow_depth_infinity: Option<bool>,
     pub max_xml_body: Option<u64>,
+    pub max_header_line: Option<usize>,
+    pub max_header_size: Option<usize>,
     pub drain_timeout: Option<u64>,
     pub lock_timeout_default: Option<u64>,
     pub lock_timeout_max: Option<u64>,
@@ -111,6 +119,10 @@ pub struct Settings {
     pub state: StateLocation,
     pub allow_depth_infinity: bool,
     pub max_xml_body: u64,
+    /// The longest header line and request target, in bytes.
+    pub max_header_line: usize,
+    /// The largest request head, in bytes.
+    pub max_header_size: usize,
     pub drain_timeout: Duration,
     pub lock_timeouts: TimeoutPolicy,
     pub lock_limits: LockLimits,
@@ -186,6 +198,20 @@ impl Settings {
             .unwrap_or(DEFAULT_MAX_XML_BODY);
         if max_xml_body == 0 {
             bail!("max-xml-body must be at least 1 byte");
+        }
+        let max_header_line = args
+            .max_header_line
+            .or(file.max_header_line)
+            .unwrap_or(DEFAULT_MAX_HEADER_LINE);
+        let max_header_size = args
+            .max_header_size
+            .or(file.max_header_size)
+            .unwrap_or(DEFAULT_MAX_HEADER_SIZE);
+        if max_header_size < MIN_MAX_HEADER_SIZE {
+            bail!("max-header-size must be at least {MIN_MAX_HEADER_SIZE} bytes");
+        }
+        if max_header_line == 0 || max_header_line > max_header_size {
+            bail!("max-header-line must be between 1 and max-header-size ({max_header_size})");
         }
         let max_seconds = args
             .lock_timeout_max
@@ -271,6 +297,8 @@ impl Settings {
                 .or(file.allow_depth_infinity)
                 .unwrap_or(false),
             max_xml_body,
+            max_header_line,
+            max_header_size,
             drain_timeout: Duration::from_secs(
                 args.drain_timeout
                     .or(file.drain_timeout)

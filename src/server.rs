@@ -95,6 +95,7 @@ pub async fn run(
                         let handler = handler(service.clone(), peer, lines);
                         let connection = http1::Builder::new()
                             .keep_alive(true)
+                            .max_header_size(service.parser_head_limit())
                             .serve_connection(TokioIo::new(stream), handler);
                         spawn_connection(watcher.watch(connection), peer);
                     }
@@ -114,9 +115,11 @@ pub async fn run(
                                 }
                             };
                             let (stream, lines) = Watched::new(stream);
+                            let max_header_size = service.parser_head_limit();
                             let handler = handler(service, peer, lines);
                             let connection = http1::Builder::new()
                                 .keep_alive(true)
+                                .max_header_size(max_header_size)
                                 .serve_connection(TokioIo::new(stream), handler);
                             if let Err(e) = watcher.watch(connection).await {
                                 tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -179,7 +182,10 @@ async fn handle(
     request.extensions_mut().insert(PeerAddr(peer));
     let response = match fragment {
         Some(fragment) => refuse_fragment(&service, &request, &fragment),
-        None => service.handle(request).await,
+        None => match service.refuse_oversized_head(&request) {
+            Some(refusal) => refusal,
+            None => service.handle(request).await,
+        },
     };
     service.observe(&method, response.status(), started.elapsed());
     let user = response

@@ -57,7 +57,12 @@ impl AdminService {
 
     /// 400 with `reason`, for a request refused before it is parsed.
     pub fn bad_request(&self, reason: String) -> Response<Body> {
-        api::error_response(ApiError::new(StatusCode::BAD_REQUEST, reason))
+        self.refuse(StatusCode::BAD_REQUEST, reason)
+    }
+
+    /// `status` with `reason`, for a request refused before it is parsed.
+    pub fn refuse(&self, status: StatusCode, reason: String) -> Response<Body> {
+        api::error_response(ApiError::new(status, reason))
     }
 
     /// Serves one request; `rest` is the path after the prefix.

@@ -38,6 +38,12 @@ pub enum DavError {
     NotImplemented(String),
     #[error("{0}")]
     BadGateway(String),
+    /// A header line or the request head over the limits (431).
+    #[error("{0}")]
+    HeaderTooLarge(String),
+    /// A request target over the limit (414).
+    #[error("{0}")]
+    UriTooLong(String),
     /// PROPFIND Depth: infinity while it is disabled (403, §9.1).
     #[error("PROPFIND with Depth: infinity is disabled on this server; use Depth: 1")]
     DepthInfinityRefused,
@@ -92,6 +98,8 @@ impl DavError {
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            Self::HeaderTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             Self::DepthInfinityRefused => StatusCode::FORBIDDEN,
             Self::UnlockTokenMismatch => StatusCode::CONFLICT,
             Self::RefreshTokenMismatch | Self::IfHeaderFalse => StatusCode::PRECONDITION_FAILED,

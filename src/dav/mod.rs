@@ -62,6 +62,14 @@ impl DavService {
         self.render(DavError::BadRequest(reason))
     }
 
+    /// 414 or 431 with `reason`, for a request head over the limits.
+    pub fn head_too_large(&self, target: bool, reason: String) -> Response<Body> {
+        self.render(match target {
+            true => DavError::UriTooLong(reason),
+            false => DavError::HeaderTooLarge(reason),
+        })
+    }
+
     pub async fn handle(
         &self,
         parts: http::request::Parts,

@@ -123,7 +123,12 @@ impl LfsService {
 
     /// 400 with `reason`, for a request refused before it is parsed.
     pub fn bad_request(&self, reason: String) -> Response<Body> {
-        LfsError::new(StatusCode::BAD_REQUEST, reason).into_response()
+        self.refuse(StatusCode::BAD_REQUEST, reason)
+    }
+
+    /// `status` with `reason`, for a request refused before it is parsed.
+    pub fn refuse(&self, status: StatusCode, reason: String) -> Response<Body> {
+        LfsError::new(status, reason).into_response()
     }
 
     /// Serves one request; `rest` is the raw path after `/_deadbolt/lfs`.
