@@ -12,7 +12,8 @@ use anyhow::Context;
 use http::{Method, Request, Response};
 
 use crate::admin::{ADMIN_PREFIX, AdminService};
-use crate::auth::{AuthError, Requester, Users};
+use crate::auth::throttle::{Paused, Throttle};
+use crate::auth::{AuthError, Check, Requester, Users};
 use crate::authority::{AuthorityConfig, LockService};
 use crate::config::Settings;
 use crate::dav::{DavConfig, DavService, DavState, Disclosure};
@@ -95,6 +96,18 @@ struct Inner {
     max_header_line: usize,
     /// The largest request head accepted (hyper enforces it).
     max_header_size: usize,
+    /// Failed logins, by client address and user name.
+    throttle: Throttle,
+    /// bcrypt checks running at once, at most (one per core): a flood of
+    /// wrong passwords must not take every core.
+    checks: tokio::sync::Semaphore,
+}
+
+/// Why a request is not authenticated.
+enum AuthFailure {
+    Refused(AuthError),
+    /// Too many failed logins: 429 before any check.
+    Paused(Paused),
 }
 
 /// The state directory as a path inside the served tree, when it is there:
@@ -208,6 +221,10 @@ impl App {
                 metrics,
                 max_header_line: settings.max_header_line,
                 max_header_size: settings.max_header_size,
+                throttle: Throttle::new(settings.login_failures),
+                checks: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                ),
             }),
         })
     }
@@ -228,7 +245,27 @@ impl App {
         let (request, body_read) = body::track_request_body(request);
         let (parts, body) = request.into_parts();
         let inner = &self.inner;
-        let requester = self.authenticate(&parts);
+        let requester = match self.authenticate(&parts).await {
+            Ok(requester) => Ok(requester),
+            Err(AuthFailure::Refused(e)) => Err(e),
+            Err(AuthFailure::Paused(paused)) => {
+                let reason = format!(
+                    "too many failed logins from {}; try again in {} s",
+                    paused.who,
+                    retry_seconds(&paused)
+                );
+                let status = http::StatusCode::TOO_MANY_REQUESTS;
+                let mut response = self.refuse(&parts.method, parts.uri.path(), status, reason);
+                response.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from(retry_seconds(&paused)),
+                );
+                if body_read.is_some_and(|read| !read.is_done()) {
+                    close_connection(&mut response);
+                }
+                return response;
+            }
+        };
         let user = requester
             .as_ref()
             .ok()
@@ -318,15 +355,26 @@ impl App {
             true => http::StatusCode::URI_TOO_LONG,
             false => http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         };
-        let mut response = match route(request.method(), request.uri().path()) {
-            Route::Lfs(_) => self.inner.lfs.refuse(status, reason),
-            Route::Admin(_) | Route::LockApi(_) => self.inner.admin.refuse(status, reason),
-            Route::Dav => self.inner.dav.head_too_large(is_target, reason),
-        };
+        let mut response = self.refuse(request.method(), request.uri().path(), status, reason);
         if body::announces_body(request.headers()) {
             close_connection(&mut response);
         }
         Some(response)
+    }
+
+    /// `status` with `reason`, in the words of the surface `path` belongs to.
+    fn refuse(
+        &self,
+        method: &Method,
+        path: &str,
+        status: http::StatusCode,
+        reason: String,
+    ) -> Response<Body> {
+        match route(method, path) {
+            Route::Lfs(_) => self.inner.lfs.refuse(status, reason),
+            Route::Admin(_) | Route::LockApi(_) => self.inner.admin.refuse(status, reason),
+            Route::Dav => self.inner.dav.refuse(status, reason),
+        }
     }
 
     /// Answers `request` with 400 and `reason` without serving it. Its body
@@ -344,9 +392,10 @@ impl App {
     }
 
     /// Who is asking: `Err` when the server has users and the credentials
-    /// are missing (and anonymous reading is off) or wrong. Authorization
-    /// (what this requester may do) is each surface's business.
-    fn authenticate(&self, parts: &http::request::Parts) -> Result<Requester, AuthError> {
+    /// are missing (and anonymous reading is off) or wrong, or when this
+    /// client or user name failed too often lately. Authorization (what
+    /// this requester may do) is each surface's business.
+    async fn authenticate(&self, parts: &http::request::Parts) -> Result<Requester, AuthFailure> {
         let header =
             |name: http::header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let client = LockClient {
@@ -359,11 +408,53 @@ impl App {
                 client,
             });
         };
-        // A bcrypt check takes tens of milliseconds of CPU; keep it off the
-        // async workers so wrong passwords cannot stall other requests.
         let authorization = header(http::header::AUTHORIZATION);
-        let principal = tokio::task::block_in_place(|| users.authenticate(authorization))?;
-        Ok(Requester { principal, client })
+        let credentials = match users.check(authorization).map_err(AuthFailure::Refused)? {
+            Check::Done(principal) => return Ok(Requester { principal, client }),
+            Check::Verify(credentials) => credentials,
+        };
+        let address = parts.extensions.get::<PeerAddr>().map(|p| p.0.ip());
+        let user = credentials.user.clone();
+        let throttle = &self.inner.throttle;
+        let paused = |now| {
+            throttle
+                .check(address, &user, now)
+                .map_err(AuthFailure::Paused)
+        };
+        paused(std::time::Instant::now())?;
+        // A bcrypt check takes tens of milliseconds of CPU: a few at a
+        // time, on the blocking pool, so wrong passwords cannot stall the
+        // rest. The wait may be long, and a pause may begin meanwhile.
+        let Ok(_permit) = self.inner.checks.acquire().await else {
+            return Err(AuthFailure::Refused(AuthError::Invalid));
+        };
+        paused(std::time::Instant::now())?;
+        let inner = Arc::clone(&self.inner);
+        let verified = tokio::task::spawn_blocking(move || match &inner.users {
+            Some(users) => users.verify(&credentials),
+            None => Err(AuthError::Invalid),
+        })
+        .await
+        .unwrap_or(Err(AuthError::Invalid));
+        match verified {
+            Ok(principal) => {
+                throttle.succeeded(address, &user);
+                Ok(Requester {
+                    principal: Some(principal),
+                    client,
+                })
+            }
+            Err(e) => {
+                match throttle.failed(address, &user, std::time::Instant::now()) {
+                    Some(pause) => tracing::warn!(
+                        client = ?address, user, pause_seconds = pause.retry_after.as_secs(),
+                        "repeated failed logins: pausing {}", pause.who
+                    ),
+                    None => tracing::info!(client = ?address, user, "failed login"),
+                }
+                Err(AuthFailure::Refused(e))
+            }
+        }
     }
 }
 
@@ -372,4 +463,9 @@ fn close_connection(response: &mut Response<Body>) {
         http::header::CONNECTION,
         http::HeaderValue::from_static("close"),
     );
+}
+
+/// Whole seconds of a pause, at least 1 (a `Retry-After` value).
+fn retry_seconds(paused: &Paused) -> u64 {
+    paused.retry_after.as_secs_f64().ceil().max(1.0) as u64
 }

@@ -175,7 +175,8 @@ pub struct ServeArgs {
     /// max_header_size, drain_timeout,
     /// lock_timeout_default, lock_timeout_max, max_locks,
     /// max_locks_per_user, audit_retention, htpasswd, admins,
-    /// read_only_users, anonymous_read, hide_lock_owners, tls_cert, tls_key
+    /// read_only_users, anonymous_read, hide_lock_owners, login_failures,
+    /// tls_cert, tls_key
     #[arg(long, short, value_name = "FILE", env = "DEADBOLT_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -274,6 +275,12 @@ pub struct ServeArgs {
         default_missing_value = "true"
     )]
     pub hide_lock_owners: Option<bool>,
+
+    /// Wrong passwords one client address or user name may send before the
+    /// server pauses it: each further failure doubles the pause (429 with
+    /// Retry-After), up to 5 minutes [default: 5]
+    #[arg(long, value_name = "N", env = "DEADBOLT_LOGIN_FAILURES")]
+    pub login_failures: Option<u32>,
 
     /// Serve HTTPS with this PEM certificate chain (with --tls-key)
     #[arg(long, value_name = "FILE", env = "DEADBOLT_TLS_CERT")]

@@ -21,6 +21,8 @@ pub const DEFAULT_ROOT: &str = "./data";
 pub const DEFAULT_STATE_DIR_NAME: &str = ".deadbolt";
 pub const DEFAULT_MAX_XML_BODY: u64 = 1024 * 1024;
 pub const DEFAULT_DRAIN_TIMEOUT_SECS: u64 = 10;
+/// Wrong passwords before a client address or user name is paused.
+pub const DEFAULT_LOGIN_FAILURES: u32 = 5;
 /// One header line, and the request head, at most (Apache's and nginx's
 /// defaults are of this order: 8-16 KiB a line).
 pub const DEFAULT_MAX_HEADER_LINE: usize = 16 * 1024;
@@ -62,6 +64,7 @@ pub struct FileConfig {
     pub read_only_users: Option<Vec<String>>,
     pub anonymous_read: Option<bool>,
     pub hide_lock_owners: Option<bool>,
+    pub login_failures: Option<u32>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
 }
@@ -133,6 +136,8 @@ pub struct Settings {
     pub read_only_users: Vec<String>,
     pub anonymous_read: bool,
     pub hide_lock_owners: bool,
+    /// Wrong passwords before the pauses start (per address, per user).
+    pub login_failures: u32,
     pub tls: Option<TlsFiles>,
 }
 
@@ -281,6 +286,10 @@ impl Settings {
             admins,
             read_only_users,
             anonymous_read,
+            login_failures: args
+                .login_failures
+                .or(file.login_failures)
+                .unwrap_or(DEFAULT_LOGIN_FAILURES),
             hide_lock_owners: args
                 .hide_lock_owners
                 .or(file.hide_lock_owners)

@@ -44,6 +44,9 @@ pub enum DavError {
     /// A request target over the limit (414).
     #[error("{0}")]
     UriTooLong(String),
+    /// Too many failed logins from this client or for this user (429).
+    #[error("{0}")]
+    TooManyRequests(String),
     /// PROPFIND Depth: infinity while it is disabled (403, §9.1).
     #[error("PROPFIND with Depth: infinity is disabled on this server; use Depth: 1")]
     DepthInfinityRefused,
@@ -100,6 +103,7 @@ impl DavError {
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::HeaderTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::DepthInfinityRefused => StatusCode::FORBIDDEN,
             Self::UnlockTokenMismatch => StatusCode::CONFLICT,
             Self::RefreshTokenMismatch | Self::IfHeaderFalse => StatusCode::PRECONDITION_FAILED,

@@ -18,7 +18,7 @@ pub mod xml;
 
 use std::sync::Arc;
 
-use http::{Method, Response};
+use http::{Method, Response, StatusCode};
 
 pub use self::error::Disclosure;
 pub use self::state::{DavConfig, DavState, read_xml_body};
@@ -62,11 +62,14 @@ impl DavService {
         self.render(DavError::BadRequest(reason))
     }
 
-    /// 414 or 431 with `reason`, for a request head over the limits.
-    pub fn head_too_large(&self, target: bool, reason: String) -> Response<Body> {
-        self.render(match target {
-            true => DavError::UriTooLong(reason),
-            false => DavError::HeaderTooLarge(reason),
+    /// `status` (414, 429 or 431; 400 for any other) with `reason`, for a
+    /// request refused before it is served.
+    pub fn refuse(&self, status: StatusCode, reason: String) -> Response<Body> {
+        self.render(match status {
+            StatusCode::URI_TOO_LONG => DavError::UriTooLong(reason),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => DavError::HeaderTooLarge(reason),
+            StatusCode::TOO_MANY_REQUESTS => DavError::TooManyRequests(reason),
+            _ => DavError::BadRequest(reason),
         })
     }
 

@@ -4,6 +4,10 @@
 //! bcrypt is deliberately slow (tens of milliseconds per check), so a
 //! successful check is remembered as a SHA-256 of the credentials: later
 //! requests with the same password cost a hash, not a bcrypt round.
+//! Wrong passwords are what cost: `throttle` backs off clients and user
+//! names that keep sending them.
+
+pub mod throttle;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -97,6 +101,23 @@ pub enum AuthError {
     Invalid,
 }
 
+/// Basic credentials, decoded.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: String,
+    password: String,
+}
+
+/// What the credentials prove without a bcrypt check.
+#[derive(Debug)]
+pub enum Check {
+    /// Proven (no credentials and anonymous reading on, or a password that
+    /// passed bcrypt before).
+    Done(Option<Principal>),
+    /// A known user's password that needs a bcrypt check (`Users::verify`).
+    Verify(Credentials),
+}
+
 /// The users of the server.
 #[derive(Debug)]
 pub struct Users {
@@ -182,9 +203,17 @@ impl Users {
         &self,
         authorization: Option<&str>,
     ) -> Result<Option<Principal>, AuthError> {
+        match self.check(authorization)? {
+            Check::Done(principal) => Ok(principal),
+            Check::Verify(credentials) => self.verify(&credentials).map(Some),
+        }
+    }
+
+    /// The cheap part of `authenticate`: everything but a bcrypt check.
+    pub fn check(&self, authorization: Option<&str>) -> Result<Check, AuthError> {
         let Some(value) = authorization else {
             return if self.anonymous_read {
-                Ok(None)
+                Ok(Check::Done(None))
             } else {
                 Err(AuthError::Missing)
             };
@@ -198,26 +227,46 @@ impl Users {
             .map_err(|_| AuthError::Invalid)?;
         let decoded = String::from_utf8(decoded).map_err(|_| AuthError::Invalid)?;
         let (user, password) = decoded.split_once(':').ok_or(AuthError::Invalid)?;
-        let hash = self.hashes.get(user).ok_or(AuthError::Invalid)?;
-        let fingerprint: [u8; 32] = Sha256::digest(format!("{user}\0{password}").as_bytes()).into();
+        if !self.hashes.contains_key(user) {
+            return Err(AuthError::Invalid);
+        }
         let remembered = {
             let verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
-            verified.get(user) == Some(&fingerprint)
+            verified.get(user) == Some(&fingerprint(user, password))
         };
-        if !remembered {
-            if !bcrypt::verify(password, hash).unwrap_or(false) {
-                return Err(AuthError::Invalid);
-            }
-            self.verified
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(user.to_owned(), fingerprint);
+        if remembered {
+            return Ok(Check::Done(Some(self.principal(user))));
         }
-        Ok(Some(Principal {
-            name: user.to_owned(),
-            role: self.role_of(user),
+        Ok(Check::Verify(Credentials {
+            user: user.to_owned(),
+            password: password.to_owned(),
         }))
     }
+
+    /// The bcrypt check; a password that passes is remembered.
+    pub fn verify(&self, credentials: &Credentials) -> Result<Principal, AuthError> {
+        let Credentials { user, password } = credentials;
+        let hash = self.hashes.get(user).ok_or(AuthError::Invalid)?;
+        if !bcrypt::verify(password, hash).unwrap_or(false) {
+            return Err(AuthError::Invalid);
+        }
+        self.verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(user.to_owned(), fingerprint(user, password));
+        Ok(self.principal(user))
+    }
+
+    fn principal(&self, user: &str) -> Principal {
+        Principal {
+            name: user.to_owned(),
+            role: self.role_of(user),
+        }
+    }
+}
+
+fn fingerprint(user: &str, password: &str) -> [u8; 32] {
+    Sha256::digest(format!("{user}\0{password}").as_bytes()).into()
 }
 
 #[cfg(test)]
