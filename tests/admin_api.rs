@@ -251,7 +251,8 @@ fn with_body<'a>(method: &str, req: support::Req<'a>) -> support::Req<'a> {
 // administrators too. Without --htpasswd everyone is an administrator.
 #[test]
 fn api_is_for_administrators_only() {
-    let s = start_team(&["--anonymous-read"]);
+    // Wrong passwords on every route: not paused as guessing here.
+    let s = start_team(&["--anonymous-read", "--login-failures", "1000"]);
     assert_eq!(put_as(&s, Some("alice"), "/doc.txt", "v1").status, 201);
     let token = lock_ok_as(&s, Some("alice"), "/doc.txt", "0");
     let break_path = format!("{API}/locks/{token}/break");
