@@ -3,14 +3,16 @@
 //! gate they are evaluated with.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::conditional::Preconditions;
 use super::error::DavError;
 use super::if_header::{IfHeader, ResourceState};
 use super::state::DavState;
 use crate::auth::Requester;
+use crate::authority::AuthorityError;
 use crate::authority::WritePermit;
-use crate::locks::{LockToken, ResourcePath, WriteIntent};
+use crate::locks::{LockError, LockToken, ResourcePath, WriteIntent};
 use crate::web::path::parse_request_path;
 
 #[derive(Clone)]
@@ -45,6 +47,12 @@ impl Conditions {
                 .and_then(|h| h.to_str().ok())
                 .map(str::to_owned),
         })
+    }
+
+    /// Whether the request states HTTP preconditions (`If-Match`,
+    /// `If-None-Match`, ...): their answer depends on the write in progress.
+    fn is_conditional(&self) -> bool {
+        !self.http.is_empty()
     }
 
     /// Every state token of the `If` header (§10.4.1), whatever it evaluates to.
@@ -117,6 +125,11 @@ fn resource_tag_path(tag: &str, host: Option<&str>) -> Option<ResourcePath> {
 /// and the write (e.g. two `If-None-Match: *` PUTs). When the authority
 /// refuses, the conditions still decide first: a false If header is 412
 /// even on a locked resource (§10.4.1, §12.1).
+///
+/// A conditional write (`If-None-Match: *`, `If-Match`) that finds the
+/// resource being written waits for that write, up to `CONDITIONAL_WAIT`,
+/// and is then judged on what it wrote: of 32 racing conditional creates,
+/// one is `201` and the others `412`, not `423`.
 pub async fn pass_gate(
     state: &Arc<DavState>,
     conditions: Conditions,
@@ -124,14 +137,29 @@ pub async fn pass_gate(
     submitted: &[LockToken],
     requester: &Requester,
 ) -> Result<WritePermit, DavError> {
-    // A short SQLite transaction: let this worker's other connections move
-    // to another thread meanwhile.
-    let gate = tokio::task::block_in_place(|| {
-        state
-            .authority
-            .admit(intent, submitted, requester)
-            .map_err(DavError::from)
-    });
+    let deadline = tokio::time::Instant::now() + CONDITIONAL_WAIT;
+    let mut pause = Duration::from_millis(5);
+    let gate = loop {
+        // A short SQLite transaction: let this worker's other connections
+        // move to another thread meanwhile.
+        let gate = tokio::task::block_in_place(|| {
+            state.authority.admit(intent.clone(), submitted, requester)
+        });
+        let busy = matches!(
+            gate,
+            Err(AuthorityError::Refused(LockError::BeingWritten { .. }))
+        );
+        if !(busy && conditions.is_conditional() && tokio::time::Instant::now() < deadline) {
+            break gate.map_err(DavError::from);
+        }
+        // The write ends when its upload does: look again soon, less often
+        // the longer it takes.
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    };
     conditions.check(state, false).await?;
     gate
 }
+
+/// How long a conditional write waits for a write in progress.
+const CONDITIONAL_WAIT: Duration = Duration::from_secs(5);
