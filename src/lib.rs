@@ -38,5 +38,6 @@ pub mod locks;
 pub mod metrics;
 pub mod server;
 pub mod store;
+pub mod systemd;
 pub mod tls;
 pub mod web;

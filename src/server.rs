@@ -57,8 +57,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         "serving"
     );
     let sweeper = tokio::spawn(service.authority().run_sweeper());
+    crate::systemd::ready(&addr.to_string());
+    let watchdog = crate::systemd::spawn_watchdog();
+    let shutdown = async {
+        shutdown.await;
+        crate::systemd::stopping();
+    };
     run(listener, service, tls, shutdown, settings.drain_timeout).await;
     sweeper.abort();
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

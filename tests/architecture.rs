@@ -34,6 +34,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("cli", &[]),
     ("tls", &[]),
     ("fragment_guard", &[]),
+    ("systemd", &[]),
     ("web", &["locks"]),
     ("auth", &["locks"]),
     ("authority::permit", &["locks"]),
@@ -86,7 +87,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "web",
         ],
     ),
-    ("server", &["app", "config", "fragment_guard", "tls", "web"]),
+    (
+        "server",
+        &["app", "config", "fragment_guard", "systemd", "tls", "web"],
+    ),
 ];
 
 /// Calls and statements that change the lock table: only `src/authority/`
