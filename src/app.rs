@@ -12,8 +12,9 @@ use anyhow::Context;
 use http::{Method, Request, Response};
 
 use crate::admin::{ADMIN_PREFIX, AdminService};
+use crate::auth::file::UserFile;
 use crate::auth::throttle::{Paused, Throttle};
-use crate::auth::{AuthError, Check, Requester, Users};
+use crate::auth::{AuthError, Check, Requester};
 use crate::authority::{AuthorityConfig, LockService};
 use crate::config::Settings;
 use crate::dav::{DavConfig, DavService, DavState, Disclosure};
@@ -85,7 +86,7 @@ pub struct App {
 }
 
 struct Inner {
-    users: Option<Users>,
+    users: Option<UserFile>,
     authority: Arc<LockService>,
     dav: DavService,
     admin: AdminService,
@@ -161,13 +162,13 @@ impl App {
         }
         let users = match &settings.htpasswd {
             Some(path) => {
-                let users = Users::load(
+                let users = UserFile::load(
                     path,
                     &settings.admins,
                     &settings.read_only_users,
                     settings.anonymous_read,
                 )?;
-                tracing::info!(users = users.len(), "HTTP Basic authentication on");
+                tracing::info!(users = users.users().len(), "HTTP Basic authentication on");
                 Some(users)
             }
             None => None,
@@ -227,6 +228,25 @@ impl App {
                 ),
             }),
         })
+    }
+
+    /// Re-reads the htpasswd file if it changed (`force`: in any case),
+    /// logging what happened; nothing without users.
+    pub fn reload_users(&self, force: bool) {
+        let Some(file) = &self.inner.users else {
+            return;
+        };
+        match file.reload(force) {
+            Ok(Some(users)) => {
+                tracing::info!(users, file = %file.path().display(), "reloaded the htpasswd file");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(
+                error = %e,
+                users = file.users().len(),
+                "the htpasswd file does not load; keeping the users it had"
+            ),
+        }
     }
 
     /// The lock authority (the server runs its sweeper).
@@ -402,7 +422,7 @@ impl App {
             address: parts.extensions.get::<PeerAddr>().map(|p| p.0.to_string()),
             user_agent: header(http::header::USER_AGENT).map(str::to_owned),
         };
-        let Some(users) = &self.inner.users else {
+        let Some(users) = self.inner.users.as_ref().map(UserFile::users) else {
             return Ok(Requester {
                 principal: None,
                 client,
@@ -429,13 +449,9 @@ impl App {
             return Err(AuthFailure::Refused(AuthError::Invalid));
         };
         paused(std::time::Instant::now())?;
-        let inner = Arc::clone(&self.inner);
-        let verified = tokio::task::spawn_blocking(move || match &inner.users {
-            Some(users) => users.verify(&credentials),
-            None => Err(AuthError::Invalid),
-        })
-        .await
-        .unwrap_or(Err(AuthError::Invalid));
+        let verified = tokio::task::spawn_blocking(move || users.verify(&credentials))
+            .await
+            .unwrap_or(Err(AuthError::Invalid));
         match verified {
             Ok(principal) => {
                 throttle.succeeded(address, &user);

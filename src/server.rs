@@ -57,6 +57,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         "serving"
     );
     let sweeper = tokio::spawn(service.authority().run_sweeper());
+    let users = watch_users(service.clone())?;
     crate::systemd::ready(&addr.to_string());
     let watchdog = crate::systemd::spawn_watchdog();
     let shutdown = async {
@@ -65,6 +66,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     run(listener, service, tls, shutdown, settings.drain_timeout).await;
     sweeper.abort();
+    users.abort();
     if let Some(watchdog) = watchdog {
         watchdog.abort();
     }
@@ -231,6 +233,27 @@ fn refuse_fragment(service: &App, request: &Request<Body>, fragment: &str) -> Re
          (RFC 9112 section 3.2); send `#` in a name percent-encoded as %23"
     );
     service.refuse_bad_request(request, reason)
+}
+
+/// How often the htpasswd file is looked at for changes.
+const USERS_RECHECK: Duration = Duration::from_secs(2);
+
+/// Re-reads the htpasswd file on SIGHUP (`systemctl reload`) and when it
+/// changes, so users come and go without a restart.
+fn watch_users(service: App) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup())?;
+    Ok(tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(USERS_RECHECK);
+        loop {
+            let force = tokio::select! {
+                _ = hangup.recv() => true,
+                _ = ticks.tick() => false,
+            };
+            let service = service.clone();
+            let _ = tokio::task::spawn_blocking(move || service.reload_users(force)).await;
+        }
+    }))
 }
 
 /// A future that completes on SIGTERM or Ctrl-C. The handlers are installed

@@ -7,6 +7,7 @@
 //! Wrong passwords are what cost: `throttle` backs off clients and user
 //! names that keep sending them.
 
+pub mod file;
 pub mod throttle;
 
 use std::collections::HashMap;
