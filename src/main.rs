@@ -3,18 +3,22 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use deadbolt::cli::{Cli, Command};
+use deadbolt::cli::{Cli, Command, LogFormat};
 use deadbolt::config::Settings;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+        .with_writer(std::io::stderr);
+    match cli.log_format.unwrap_or(LogFormat::Text) {
+        LogFormat::Text => logs.init(),
+        // One object per line, the event's fields at the top level.
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let result = match cli.command {
         Command::Serve(args) => serve(&args),
         // The admin commands are synchronous, and need no async runtime.

@@ -188,6 +188,8 @@ async fn handle(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    // The lock token an UNLOCK names (a LOCK's comes with its answer).
+    let unlocking = header_text(request.headers(), "lock-token");
     let fragment = fragment_of(&lines, &request);
     let mut request = request.map(|body| body.map_err(Into::into).boxed_unsync());
     request.extensions_mut().insert(PeerAddr(peer));
@@ -203,16 +205,22 @@ async fn handle(
         .extensions()
         .get::<AuthenticatedUser>()
         .map(|user| user.0.as_str());
+    let lock_token = header_text(response.headers(), "lock-token").or(unlocking);
     tracing::info!(
         %peer,
         %method,
         path,
         user,
+        lock_token = lock_token.as_deref().map(|t| t.trim_matches(['<', '>'])),
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
         "request"
     );
     Ok(response)
+}
+
+fn header_text(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_owned)
 }
 
 /// The `#fragment` hyper dropped from this request's target, if any.
