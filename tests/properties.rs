@@ -486,3 +486,61 @@ fn dead_property_value_with_markup_characters_round_trips() {
     assert_eq!(st, 200);
     assert_eq!(el.text(), r#"1 < 2 && "q" <raw> &  done"#);
 }
+
+#[test]
+fn quota_properties_report_the_filesystems_space_rfc_4331() {
+    // Issue 12, item 2: Windows Explorer and macOS Finder show free space
+    // from these; they are asked for by name, not by allprop.
+    let s = server_with_content(&[]);
+    let quota = propfind_dav_props(&["quota-available-bytes", "quota-used-bytes"]);
+    let r = s.propfind("/", "1", Some(&quota));
+    assert_eq!(r.status, 207, "{r:?}");
+    let ms = r.multistatus();
+    let number = |href: &str, name: &str| -> u64 {
+        let text = ms.response(href).ok_prop(DAV, name).text();
+        text.parse()
+            .unwrap_or_else(|e| panic!("{href} {name} = {text:?}: {e}"))
+    };
+    let available = number("/", "quota-available-bytes");
+    let used = number("/", "quota-used-bytes");
+    assert!(used > 0, "a filesystem with files uses space");
+    // What df says about the same filesystem, within what others write
+    // meanwhile (1 GiB).
+    let df = std::process::Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(s.root())
+        .output()
+        .expect("df");
+    let df_avail: u64 = String::from_utf8_lossy(&df.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .expect("df's figure");
+    assert!(
+        available.abs_diff(df_avail) < 1 << 30,
+        "{available} vs df {df_avail}"
+    );
+    // A subcollection reports them too (read once for the answer); a file
+    // does not have them.
+    assert_eq!(number("/dir/", "quota-available-bytes"), available);
+    let file = ms.response("/hello.txt");
+    assert_eq!(file.prop_status(DAV, "quota-available-bytes"), Some(404));
+    // allprop leaves them out; PROPPATCH cannot set them.
+    let all = s.propfind("/", "0", Some(ALLPROP)).multistatus();
+    assert!(
+        all.response("/")
+            .prop(DAV, "quota-available-bytes")
+            .is_none()
+    );
+    let patch = s.proppatch(
+        "/dir/",
+        r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:quota-used-bytes>1</D:quota-used-bytes></D:prop></D:set></D:propertyupdate>"#,
+    );
+    assert_eq!(
+        patch
+            .multistatus()
+            .response("/dir/")
+            .prop_status(DAV, "quota-used-bytes"),
+        Some(403)
+    );
+}

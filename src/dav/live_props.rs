@@ -2,10 +2,11 @@
 
 use crate::authority::now;
 use crate::dav::xml::DAV_NS;
+use crate::dav::xml::propfind::PropfindRequest as Wanted;
 use crate::dav::xml::render::{self, PropValue};
 use crate::locks::LockTable;
 use crate::locks::ResourcePath;
-use crate::store::{Meta, PropertyName};
+use crate::store::{Meta, PropertyName, Space};
 use crate::web::path::href;
 
 /// Live properties a client may never set or remove (§15, "protected").
@@ -17,7 +18,36 @@ pub const PROTECTED: &[&str] = &[
     "resourcetype",
     "lockdiscovery",
     "supportedlock",
+    "quota-available-bytes",
+    "quota-used-bytes",
 ];
+
+/// RFC 4331's quota properties: reported on collections when asked for by
+/// name (never by allprop, which they would make costly), from the space
+/// of the filesystem that holds the collection.
+const QUOTA: [&str; 2] = ["quota-available-bytes", "quota-used-bytes"];
+
+/// What live properties are computed from besides the resource itself,
+/// read once for a whole PROPFIND answer.
+pub struct Live<'a> {
+    pub locks: &'a LockTable,
+    /// The filesystem's space, when a quota property was asked for.
+    pub space: Option<Space>,
+}
+
+/// Whether a PROPFIND asks for a quota property by name.
+pub fn wants_space(wanted: &Wanted) -> bool {
+    let named = |names: &[PropertyName]| {
+        names
+            .iter()
+            .any(|n| n.namespace == DAV_NS && QUOTA.contains(&n.local.as_str()))
+    };
+    match wanted {
+        Wanted::Prop(names) => named(names),
+        Wanted::AllProp { include } => named(include),
+        Wanted::PropName => false,
+    }
+}
 
 pub fn is_protected(name: &PropertyName) -> bool {
     name.namespace == DAV_NS && PROTECTED.contains(&name.local.as_str())
@@ -50,13 +80,9 @@ pub fn names(meta: &Meta) -> &'static [&'static str] {
 }
 
 /// The value of the live property `local` (in `DAV:`), if the resource has
-/// it; `lockdiscovery` comes from `locks`, read once for the whole answer.
-pub fn value(
-    local: &str,
-    path: &ResourcePath,
-    meta: &Meta,
-    locks: &LockTable,
-) -> Option<PropValue> {
+/// it; `lockdiscovery` and the quota come from `live`, read once for the
+/// whole answer.
+pub fn value(local: &str, path: &ResourcePath, meta: &Meta, live: &Live<'_>) -> Option<PropValue> {
     let file = !meta.is_collection();
     let text = |name: &'static str, value: String| Some(PropValue::LiveText(name, value));
     match local {
@@ -81,11 +107,17 @@ pub fn value(
         "supportedlock" => Some(PropValue::Xml(render::SUPPORTED_LOCK.to_owned())),
         "lockdiscovery" => {
             let now = now();
-            let locks = locks.covering_locks(path, now);
+            let locks = live.locks.covering_locks(path, now);
             Some(PropValue::Xml(render::lockdiscovery(&locks, now, |lock| {
                 href(&lock.root, lock.root_is_collection)
             })))
         }
+        "quota-available-bytes" if !file => live
+            .space
+            .and_then(|s| text("quota-available-bytes", s.available.to_string())),
+        "quota-used-bytes" if !file => live
+            .space
+            .and_then(|s| text("quota-used-bytes", s.used.to_string())),
         _ => None,
     }
 }

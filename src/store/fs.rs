@@ -12,8 +12,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::{
-    ContentStore, CopyDepth, DirEntry, Meta, PendingWrite, ResourceKind, StoreError, TreeOutcome,
-    ensure_permitted,
+    ContentStore, CopyDepth, DirEntry, Meta, PendingWrite, ResourceKind, Space, StoreError,
+    TreeOutcome, ensure_permitted,
 };
 use crate::authority::permit::WritePermit;
 use crate::locks::ResourcePath;
@@ -252,6 +252,19 @@ impl ContentStore for FsStore {
         fs::metadata(full)
             .map(|m| meta_from(&m))
             .map_err(|e| StoreError::io(path, e))
+    }
+
+    fn space(&self, path: &ResourcePath) -> Result<Space, StoreError> {
+        let full = self.resolve(path)?;
+        let stats = rustix::fs::statvfs(&full).map_err(|e| StoreError::io(path, e.into()))?;
+        let block = stats.f_frsize;
+        Ok(Space {
+            available: stats.f_bavail.saturating_mul(block),
+            used: stats
+                .f_blocks
+                .saturating_sub(stats.f_bfree)
+                .saturating_mul(block),
+        })
     }
 
     fn members(

@@ -196,9 +196,20 @@ pub trait PendingWrite: Send {
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
+/// Storage space where a resource lives (RFC 4331's quota properties).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Space {
+    /// Bytes that may still be written (free to unprivileged users).
+    pub available: u64,
+    /// Bytes in use.
+    pub used: u64,
+}
+
 /// The served content.
 pub trait ContentStore: Send + Sync {
     fn metadata(&self, path: &ResourcePath) -> Result<Meta, StoreError>;
+    /// The space of the filesystem that holds `path`.
+    fn space(&self, path: &ResourcePath) -> Result<Space, StoreError>;
     /// The members of a collection, lazily (collections may be huge).
     fn members(
         &self,

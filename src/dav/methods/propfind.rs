@@ -13,12 +13,13 @@ use tokio::sync::mpsc;
 use crate::dav::error::DavError;
 use crate::dav::headers::Depth;
 use crate::dav::live_props;
+use crate::dav::live_props::Live;
 use crate::dav::xml::propfind::PropfindRequest as Wanted;
 use crate::dav::xml::render::{self, PropStat, PropValue};
 use crate::dav::xml::{self, DAV_NS};
 use crate::dav::{DavState, read_xml_body};
 use crate::locks::{LockTable, ResourcePath};
-use crate::store::{DeadProperty, MemberProperties, Meta, PropertyName};
+use crate::store::{DeadProperty, MemberProperties, Meta, PropertyName, Space};
 use crate::web::body::{self, Body, BoxError};
 use crate::web::path::{RequestPath, href};
 
@@ -74,24 +75,33 @@ pub async fn execute(
     // whole (503 when the database is unavailable), never as a 207 that
     // leaves out the locks.
     let request = Arc::new(request);
-    let (snapshot, dead) = {
+    let (snapshot, dead, space) = {
         let request = Arc::clone(&request);
         let is_collection = meta.is_collection();
         state
             .blocking(move |s| {
                 let snapshot = lock_snapshot(s, &request, is_collection)?;
-                Ok((snapshot, s.properties.all(&request.path)?))
+                // RFC 4331's quota properties, once for the whole answer
+                // (a tree is on one filesystem), only when asked for.
+                let space = match live_props::wants_space(&request.wanted) {
+                    true => s.content.space(&request.path).ok(),
+                    false => None,
+                };
+                Ok((snapshot, s.properties.all(&request.path)?, space))
             })
             .await?
     };
     let body = if request.depth == Depth::Zero || !meta.is_collection() {
         let mut out = String::new();
-        let locks = &snapshot;
+        let live = Live {
+            locks: &snapshot,
+            space,
+        };
         let (path, wanted) = (&request.path, &request.wanted);
-        render_resource(locks, path, &meta, Some(&dead), wanted, &mut out);
+        render_resource(&live, path, &meta, Some(&dead), wanted, &mut out);
         body::full(render::multistatus(&out))
     } else {
-        stream_tree(Arc::clone(state), request, meta, snapshot, dead)
+        stream_tree(Arc::clone(state), request, meta, (snapshot, space), dead)
     };
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::MULTI_STATUS;
@@ -124,7 +134,7 @@ fn stream_tree(
     state: Arc<DavState>,
     request: Arc<PropfindRequest>,
     meta: Meta,
-    snapshot: LockTable,
+    (snapshot, space): (LockTable, Option<Space>),
     dead: Vec<DeadProperty>,
 ) -> Body {
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, BoxError>>(4);
@@ -133,8 +143,11 @@ fn stream_tree(
             out: String::with_capacity(CHUNK * 2),
             tx,
         };
-        let locks = &snapshot;
-        if write_tree(&state, &request, &meta, locks, &dead, &mut sink) {
+        let live = Live {
+            locks: &snapshot,
+            space,
+        };
+        if write_tree(&state, &request, &meta, &live, &dead, &mut sink) {
             let _ = sink.tx.blocking_send(Ok(Bytes::from(sink.out)));
         }
     });
@@ -147,18 +160,18 @@ fn write_tree(
     state: &DavState,
     request: &PropfindRequest,
     meta: &Meta,
-    locks: &LockTable,
+    live: &Live<'_>,
     dead: &[DeadProperty],
     sink: &mut Sink,
 ) -> bool {
     sink.out.push_str(render::XML_DECLARATION);
     sink.out.push_str(render::MULTISTATUS_OPEN);
     let (path, wanted) = (&request.path, &request.wanted);
-    render_resource(locks, path, meta, Some(dead), wanted, &mut sink.out);
+    render_resource(live, path, meta, Some(dead), wanted, &mut sink.out);
     // Collections still to list; depth 1 lists only the first.
     let mut pending = vec![request.path.clone()];
     while let Some(collection) = pending.pop() {
-        if !write_members(state, locks, request, &collection, &mut pending, sink) {
+        if !write_members(state, live, request, &collection, &mut pending, sink) {
             return false;
         }
     }
@@ -185,7 +198,7 @@ fn lock_snapshot(
 /// depth is infinity; false when the client went away.
 fn write_members(
     state: &DavState,
-    locks: &LockTable,
+    live: &Live<'_>,
     request: &PropfindRequest,
     collection: &ResourcePath,
     pending: &mut Vec<ResourcePath>,
@@ -212,7 +225,7 @@ fn write_members(
                 .map_or(&[][..], Vec::as_slice)
         });
         let meta = &member.meta;
-        render_resource(locks, &path, meta, dead, &request.wanted, &mut sink.out);
+        render_resource(live, &path, meta, dead, &request.wanted, &mut sink.out);
         if meta.is_collection() && request.depth == Depth::Infinity {
             pending.push(path);
         }
@@ -238,7 +251,7 @@ fn member_properties(state: &DavState, collection: &ResourcePath) -> Option<Memb
 /// Appends the `D:response` for one resource: a 500 when its dead
 /// properties (`dead`) could not be read.
 fn render_resource(
-    locks: &LockTable,
+    live: &Live<'_>,
     path: &ResourcePath,
     meta: &Meta,
     dead: Option<&[DeadProperty]>,
@@ -248,7 +261,7 @@ fn render_resource(
     let href = href(path, meta.is_collection());
     match dead {
         Some(dead) => {
-            let propstats = propstats(locks, path, meta, dead, wanted);
+            let propstats = propstats(live, path, meta, dead, wanted);
             render::response_with_propstats(out, &href, &propstats);
         }
         None => render::response_with_status(out, &href, StatusCode::INTERNAL_SERVER_ERROR),
@@ -256,7 +269,7 @@ fn render_resource(
 }
 
 fn propstats(
-    locks: &LockTable,
+    live: &Live<'_>,
     path: &ResourcePath,
     meta: &Meta,
     dead: &[DeadProperty],
@@ -272,7 +285,7 @@ fn propstats(
         Wanted::AllProp { include } => {
             for local in live_props::names(meta) {
                 if !is_dead(local) {
-                    found.extend(live_props::value(local, path, meta, locks));
+                    found.extend(live_props::value(local, path, meta, live));
                 }
             }
             found.extend(dead.iter().map(|d| PropValue::Dead(d.xml.clone())));
@@ -281,7 +294,7 @@ fn propstats(
                     && live_props::names(meta).contains(&name.local.as_str())
                     || dead.iter().any(|d| &d.name == name);
                 if !already {
-                    lookup(locks, name, path, meta, dead, &mut found, &mut missing);
+                    lookup(live, name, path, meta, dead, &mut found, &mut missing);
                 }
             }
         }
@@ -295,7 +308,7 @@ fn propstats(
         }
         Wanted::Prop(names) => {
             for name in names {
-                lookup(locks, name, path, meta, dead, &mut found, &mut missing);
+                lookup(live, name, path, meta, dead, &mut found, &mut missing);
             }
         }
     }
@@ -315,7 +328,7 @@ fn propstats(
 
 /// One named property: a stored value wins over a computed one.
 fn lookup(
-    locks: &LockTable,
+    live: &Live<'_>,
     name: &PropertyName,
     path: &ResourcePath,
     meta: &Meta,
@@ -326,7 +339,7 @@ fn lookup(
     if let Some(d) = dead.iter().find(|d| &d.name == name) {
         found.push(PropValue::Dead(d.xml.clone()));
     } else if let Some(live) = (name.namespace == DAV_NS)
-        .then(|| live_props::value(&name.local, path, meta, locks))
+        .then(|| live_props::value(&name.local, path, meta, live))
         .flatten()
     {
         found.push(live);
