@@ -1,6 +1,7 @@
 //! Live properties (RFC 4918 §15): computed from the resource, never stored.
 
 use crate::authority::now;
+use crate::dav::sync_clients;
 use crate::dav::xml::DAV_NS;
 use crate::dav::xml::propfind::PropfindRequest as Wanted;
 use crate::dav::xml::render::{self, PropValue};
@@ -50,7 +51,9 @@ pub fn wants_space(wanted: &Wanted) -> bool {
 }
 
 pub fn is_protected(name: &PropertyName) -> bool {
-    name.namespace == DAV_NS && PROTECTED.contains(&name.local.as_str())
+    (name.namespace == DAV_NS && PROTECTED.contains(&name.local.as_str()))
+        || sync_clients::is_checksums(name)
+        || sync_clients::is_internal(name)
 }
 
 /// The live properties `meta` has, in the order allprop reports them.

@@ -14,6 +14,7 @@ pub mod if_header;
 pub mod live_props;
 pub mod methods;
 mod state;
+pub mod sync_clients;
 pub mod xml;
 
 use std::sync::Arc;

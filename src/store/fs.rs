@@ -436,6 +436,15 @@ impl PendingWrite for FsPendingWrite {
         }
     }
 
+    fn set_modified(&mut self, at: std::time::SystemTime) -> Result<(), StoreError> {
+        match self.file.as_mut() {
+            Some(file) => file
+                .set_modified(at)
+                .map_err(|e| StoreError::io(&self.path, e)),
+            None => Err(StoreError::NotFound(self.path.clone())),
+        }
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         let file = self
             .file

@@ -192,6 +192,8 @@ pub trait PendingWrite: Send {
     /// True when the commit will replace an existing resource.
     fn replaces_existing(&self) -> bool;
     fn write_chunk(&mut self, bytes: &[u8]) -> Result<(), StoreError>;
+    /// The modification time the resource gets (a sync client's own).
+    fn set_modified(&mut self, at: SystemTime) -> Result<(), StoreError>;
     /// Flushes to disk and atomically replaces the target.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

@@ -14,6 +14,7 @@ use crate::dav::error::DavError;
 use crate::dav::headers::Depth;
 use crate::dav::live_props;
 use crate::dav::live_props::Live;
+use crate::dav::sync_clients::{self, Checksums};
 use crate::dav::xml::propfind::PropfindRequest as Wanted;
 use crate::dav::xml::render::{self, PropStat, PropValue};
 use crate::dav::xml::{self, DAV_NS};
@@ -288,7 +289,7 @@ fn propstats(
                     found.extend(live_props::value(local, path, meta, live));
                 }
             }
-            found.extend(dead.iter().map(|d| PropValue::Dead(d.xml.clone())));
+            found.extend(visible(dead).map(|d| PropValue::Dead(d.xml.clone())));
             for name in include {
                 let already = name.namespace == DAV_NS
                     && live_props::names(meta).contains(&name.local.as_str())
@@ -304,7 +305,7 @@ fn propstats(
                     found.push(PropValue::Name(PropertyName::new(DAV_NS, *local)));
                 }
             }
-            found.extend(dead.iter().map(|d| PropValue::Name(d.name.clone())));
+            found.extend(visible(dead).map(|d| PropValue::Name(d.name.clone())));
         }
         Wanted::Prop(names) => {
             for name in names {
@@ -326,6 +327,11 @@ fn propstats(
     ]
 }
 
+/// The dead properties clients set (not what deadbolt keeps beside them).
+fn visible(dead: &[DeadProperty]) -> impl Iterator<Item = &DeadProperty> {
+    dead.iter().filter(|d| !sync_clients::is_internal(&d.name))
+}
+
 /// One named property: a stored value wins over a computed one.
 fn lookup(
     live: &Live<'_>,
@@ -336,7 +342,13 @@ fn lookup(
     found: &mut Vec<PropValue>,
     missing: &mut Vec<PropValue>,
 ) {
-    if let Some(d) = dead.iter().find(|d| &d.name == name) {
+    if sync_clients::is_checksums(name) {
+        // Computed while a sync client's upload came in (`sync_clients`).
+        match Checksums::of(dead, &meta.etag).filter(|_| !meta.is_collection()) {
+            Some(sums) => found.push(PropValue::Xml(sums.render())),
+            None => missing.push(PropValue::Name(name.clone())),
+        }
+    } else if let Some(d) = visible(dead).find(|d| &d.name == name) {
         found.push(PropValue::Dead(d.xml.clone()));
     } else if let Some(live) = (name.namespace == DAV_NS)
         .then(|| live_props::value(&name.local, path, meta, live))

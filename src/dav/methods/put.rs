@@ -10,8 +10,9 @@ use http_body_util::BodyExt;
 use crate::authority::WritePermit;
 use crate::dav::DavState;
 use crate::dav::error::DavError;
+use crate::dav::sync_clients::{Digests, SyncHeaders};
 use crate::locks::{Reach, ResourcePath, WriteIntent};
-use crate::store::PendingWrite;
+use crate::store::{PatchOp, PendingWrite};
 use crate::web::body::{self, Body};
 use crate::web::path::RequestPath;
 
@@ -20,6 +21,8 @@ const WRITE_BATCH: usize = 256 * 1024;
 
 pub struct PutRequest {
     path: ResourcePath,
+    /// X-OC-Mtime and OC-Checksum (`sync_clients`).
+    sync: SyncHeaders,
 }
 
 impl PutRequest {
@@ -36,7 +39,10 @@ impl PutRequest {
                 reason: "the root is a collection; PUT needs a file name".into(),
             });
         }
-        Ok(Self { path: target.path })
+        Ok(Self {
+            path: target.path,
+            sync: SyncHeaders::parse(&parts.headers)?,
+        })
     }
 
     pub fn path(&self) -> &ResourcePath {
@@ -70,7 +76,8 @@ pub async fn execute(
             .await?
     };
     let replaces_existing = pending.replaces_existing();
-    let mut pending = Some(pending);
+    let digests = request.sync.wants_digests().then(Digests::default);
+    let mut upload = Some(Upload { pending, digests });
     let mut batch = BytesMut::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| DavError::BodyRead(e.to_string()))?;
@@ -78,17 +85,47 @@ pub async fn execute(
             batch.extend_from_slice(&data);
             if batch.len() >= WRITE_BATCH {
                 let chunk = batch.split().freeze();
-                pending = Some(write(state, pending, move |p| p.write_chunk(&chunk)).await?);
+                upload = Some(write(state, upload, move |u| u.write(&chunk)).await?);
             }
         }
     }
     let chunk = batch.freeze();
-    let pending = pending.ok_or_else(|| DavError::Internal("upload lost".into()))?;
+    let upload = upload.ok_or_else(|| DavError::Internal("upload lost".into()))?;
+    let PutRequest { path, sync } = request;
+    let mtime_accepted = sync.mtime.is_some();
     state
-        .blocking(move |_| {
-            let mut pending = pending;
-            pending.write_chunk(&chunk)?;
+        .blocking(move |s| {
+            let mut upload = upload;
+            upload.write(&chunk)?;
+            let Upload {
+                mut pending,
+                digests,
+            } = upload;
+            let checksums = digests.map(Digests::finish);
+            if let (Some(sums), Some(claimed)) = (&checksums, &sync.checksum) {
+                if !sums.matches(claimed) {
+                    // Dropping the upload removes its temporary file.
+                    return Err(DavError::BadRequest(format!(
+                        "OC-Checksum {}:{} does not match the body received (SHA1:{} MD5:{})",
+                        claimed.0, claimed.1, sums.sha1, sums.md5
+                    )));
+                }
+            }
+            if let Some(at) = sync.mtime {
+                pending.set_modified(at)?;
+            }
             pending.commit()?;
+            if let Some(sums) = checksums {
+                // Kept with the ETag they describe; the upload stands even
+                // if they cannot be kept.
+                let kept = s.content.metadata(&path).and_then(|meta| {
+                    let op = PatchOp::Set(sums.to_property(&meta.etag));
+                    s.properties.patch(&permit, &path, &[op])
+                });
+                if let Err(e) = kept {
+                    tracing::warn!(%path, error = %e, "could not keep the upload's checksums");
+                }
+            }
             // The write is over: its latch is released here, on the
             // blocking pool, before the answer goes out.
             drop(permit);
@@ -100,26 +137,44 @@ pub async fn execute(
     } else {
         StatusCode::CREATED
     };
-    Response::builder()
-        .status(status)
+    let mut response = Response::builder().status(status);
+    if mtime_accepted {
+        response = response.header("x-oc-mtime", "accepted");
+    }
+    response
         .body(body::empty())
         .map_err(|e| DavError::Internal(e.to_string()))
+}
+
+/// An upload in progress and the digests of what it received so far.
+struct Upload {
+    pending: Box<dyn PendingWrite>,
+    digests: Option<Digests>,
+}
+
+impl Upload {
+    fn write(&mut self, chunk: &[u8]) -> Result<(), crate::store::StoreError> {
+        if let Some(digests) = &mut self.digests {
+            digests.update(chunk);
+        }
+        self.pending.write_chunk(chunk)
+    }
 }
 
 /// Runs one write of the upload on the blocking pool and hands it back.
 async fn write<F>(
     state: &Arc<DavState>,
-    pending: Option<Box<dyn PendingWrite>>,
+    upload: Option<Upload>,
     step: F,
-) -> Result<Box<dyn PendingWrite>, DavError>
+) -> Result<Upload, DavError>
 where
-    F: FnOnce(&mut Box<dyn PendingWrite>) -> Result<(), crate::store::StoreError> + Send + 'static,
+    F: FnOnce(&mut Upload) -> Result<(), crate::store::StoreError> + Send + 'static,
 {
-    let mut pending = pending.ok_or_else(|| DavError::Internal("upload lost".into()))?;
+    let mut upload = upload.ok_or_else(|| DavError::Internal("upload lost".into()))?;
     state
         .blocking(move |_| {
-            step(&mut pending)?;
-            Ok(pending)
+            step(&mut upload)?;
+            Ok(upload)
         })
         .await
 }

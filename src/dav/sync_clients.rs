@@ -1,0 +1,203 @@
+//! What sync clients (rclone, ownCloud and Nextcloud desktop) add to PUT
+//! and PROPFIND so that a second sync of an unchanged tree transfers
+//! nothing and verifies content by hash:
+//! - `X-OC-Mtime: <seconds>` on PUT: the file gets the client's
+//!   modification time (answered `X-OC-Mtime: accepted`), so its
+//!   `getlastmodified` matches the client's copy;
+//! - `OC-Checksum: SHA1:<hex>` (or `MD5:`) on PUT: checked against the
+//!   bytes received (a mismatch is `400` and nothing is written);
+//! - `oc:checksums` in PROPFIND: the SHA-1 and MD5 of the content, computed
+//!   while such an upload streamed in and kept with the ETag they belong
+//!   to, so a file changed since (on disk, or by a client that sends
+//!   neither header) has none rather than a wrong one.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+use md5::Md5;
+use sha1::{Digest, Sha1};
+
+use crate::dav::error::DavError;
+use crate::store::{DeadProperty, PropertyName};
+
+/// The ownCloud namespace of `oc:checksums`.
+pub const OC_NS: &str = "http://owncloud.org/ns";
+/// Where deadbolt keeps what it computed about a resource, beside its dead
+/// properties; never shown as one, never settable by PROPPATCH.
+pub const INTERNAL_NS: &str = "urn:x-deadbolt:internal";
+const CHECKSUMS: &str = "checksums";
+
+/// The sync-client headers of a PUT.
+#[derive(Debug, Clone, Default)]
+pub struct SyncHeaders {
+    pub mtime: Option<SystemTime>,
+    /// The algorithm (`SHA1`, `MD5`) and the hex digest the client says.
+    pub checksum: Option<(String, String)>,
+}
+
+impl SyncHeaders {
+    pub fn parse(headers: &HeaderMap) -> Result<Self, DavError> {
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let mtime = match text("x-oc-mtime") {
+            None => None,
+            Some(value) => {
+                let seconds: f64 = value.trim().parse().map_err(|_| {
+                    DavError::BadRequest(format!("X-OC-Mtime {value:?} is not a number of seconds"))
+                })?;
+                if !(0.0..=1e11).contains(&seconds) {
+                    return Err(DavError::BadRequest(format!(
+                        "X-OC-Mtime {value:?} is out of range"
+                    )));
+                }
+                Some(UNIX_EPOCH + Duration::from_secs_f64(seconds))
+            }
+        };
+        // "SHA1:abc MD5:def": the first algorithm deadbolt knows.
+        let checksum = text("oc-checksum").and_then(|value| {
+            value.split_whitespace().find_map(|part| {
+                let (algorithm, hex) = part.split_once(':')?;
+                let algorithm = algorithm.to_ascii_uppercase();
+                matches!(algorithm.as_str(), "SHA1" | "MD5")
+                    .then(|| (algorithm, hex.to_ascii_lowercase()))
+            })
+        });
+        Ok(Self { mtime, checksum })
+    }
+
+    /// Whether the upload's digests are worth computing.
+    pub fn wants_digests(&self) -> bool {
+        self.mtime.is_some() || self.checksum.is_some()
+    }
+}
+
+/// SHA-1 and MD5 of an upload, as it streams in.
+#[derive(Clone, Default)]
+pub struct Digests {
+    sha1: Sha1,
+    md5: Md5,
+}
+
+/// The hex digests of a finished upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checksums {
+    pub sha1: String,
+    pub md5: String,
+}
+
+impl Digests {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.sha1.update(bytes);
+        self.md5.update(bytes);
+    }
+
+    pub fn finish(self) -> Checksums {
+        Checksums {
+            sha1: hex(&self.sha1.finalize()),
+            md5: hex(&self.md5.finalize()),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Checksums {
+    /// Whether the client's `OC-Checksum` matches.
+    pub fn matches(&self, (algorithm, hex): &(String, String)) -> bool {
+        match algorithm.as_str() {
+            "SHA1" => &self.sha1 == hex,
+            "MD5" => &self.md5 == hex,
+            _ => true,
+        }
+    }
+
+    /// Kept with the ETag of the content they describe.
+    pub fn to_property(&self, etag: &str) -> DeadProperty {
+        let etag = etag.replace('"', "&quot;");
+        DeadProperty {
+            name: internal_name(),
+            xml: format!(
+                "<d:{CHECKSUMS} xmlns:d=\"{INTERNAL_NS}\" etag=\"{etag}\" sha1=\"{}\" md5=\"{}\"/>",
+                self.sha1, self.md5
+            ),
+        }
+    }
+
+    /// The checksums kept in `dead`, if they describe the content whose
+    /// ETag is `etag`.
+    pub fn of(dead: &[DeadProperty], etag: &str) -> Option<Self> {
+        let kept = dead.iter().find(|d| d.name == internal_name())?;
+        let attribute = |name: &str| {
+            let start = kept.xml.find(&format!(" {name}=\""))? + name.len() + 3;
+            let end = start + kept.xml[start..].find('"')?;
+            Some(kept.xml[start..end].replace("&quot;", "\""))
+        };
+        (attribute("etag")? == etag).then_some(Self {
+            sha1: attribute("sha1")?,
+            md5: attribute("md5")?,
+        })
+    }
+
+    /// The `oc:checksums` property.
+    pub fn render(&self) -> String {
+        format!(
+            "<oc:checksums xmlns:oc=\"{OC_NS}\"><oc:checksum>SHA1:{} MD5:{}</oc:checksum></oc:checksums>",
+            self.sha1, self.md5
+        )
+    }
+}
+
+fn internal_name() -> PropertyName {
+    PropertyName::new(INTERNAL_NS, CHECKSUMS)
+}
+
+/// True for `oc:checksums`.
+pub fn is_checksums(name: &PropertyName) -> bool {
+    name.namespace == OC_NS && name.local == CHECKSUMS
+}
+
+/// Whether a stored property is deadbolt's own, not the client's.
+pub fn is_internal(name: &PropertyName) -> bool {
+    name.namespace == INTERNAL_NS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_those_of_the_bytes_and_kept_with_their_etag() {
+        let mut digests = Digests::default();
+        digests.update(b"hello ");
+        digests.update(b"world");
+        let sums = digests.finish();
+        assert_eq!(sums.sha1, "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed");
+        assert_eq!(sums.md5, "5eb63bbbe01eeed093cb22bb8f5acdc3");
+        let kept = sums.to_property("\"1-2-3\"");
+        assert_eq!(
+            Checksums::of(std::slice::from_ref(&kept), "\"1-2-3\""),
+            Some(sums.clone())
+        );
+        assert_eq!(Checksums::of(&[kept], "\"changed\""), None);
+        assert!(sums.matches(&("SHA1".into(), sums.sha1.clone())));
+        assert!(!sums.matches(&("MD5".into(), "00".into())));
+    }
+
+    #[test]
+    fn sync_headers_are_parsed_or_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-oc-mtime", "1700000000".parse().unwrap());
+        headers.insert("oc-checksum", "Adler32:x sha1:ABC".parse().unwrap());
+        let sync = SyncHeaders::parse(&headers).unwrap();
+        assert_eq!(
+            sync.mtime,
+            Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+        );
+        assert_eq!(sync.checksum, Some(("SHA1".into(), "abc".into())));
+        headers.insert("x-oc-mtime", "yesterday".parse().unwrap());
+        assert!(SyncHeaders::parse(&headers).is_err());
+        headers.insert("x-oc-mtime", "-5".parse().unwrap());
+        assert!(SyncHeaders::parse(&headers).is_err());
+    }
+}
