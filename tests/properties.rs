@@ -544,3 +544,25 @@ fn quota_properties_report_the_filesystems_space_rfc_4331() {
         Some(403)
     );
 }
+
+#[test]
+fn windows_sets_the_modification_time_with_win32lastmodifiedtime() {
+    // Issue 12, item 3: the Mini-Redirector PROPPATCHes it after a save.
+    let s = server_with_content(&[]);
+    let r = s.proppatch(
+        "/hello.txt",
+        r#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:"><D:set><D:prop><Z:Win32LastModifiedTime>Thu, 01 Jan 2004 12:00:00 GMT</Z:Win32LastModifiedTime></D:prop></D:set></D:propertyupdate>"#,
+    );
+    assert_eq!(r.status, 207, "{r:?}");
+    assert_eq!(
+        r.multistatus()
+            .response("/hello.txt")
+            .prop_status("urn:schemas-microsoft-com:", "Win32LastModifiedTime"),
+        Some(200)
+    );
+    assert_eq!(
+        s.get("/hello.txt").expect_header("last-modified"),
+        "Thu, 01 Jan 2004 12:00:00 GMT"
+    );
+    assert_eq!(s.get("/hello.txt").body, "hello world", "the content stays");
+}

@@ -148,6 +148,22 @@ impl Checksums {
     }
 }
 
+/// The modification time Windows' Mini-Redirector sets with PROPPATCH
+/// (`Win32LastModifiedTime`, an HTTP date), if `op` sets it.
+pub fn win32_modified(op: &crate::store::PatchOp) -> Option<SystemTime> {
+    let crate::store::PatchOp::Set(property) = op else {
+        return None;
+    };
+    let name = &property.name;
+    if name.namespace != "urn:schemas-microsoft-com:" || name.local != "Win32LastModifiedTime" {
+        return None;
+    }
+    // The element's text: between the end of the start tag and `</`.
+    let start = property.xml.find('>')? + 1;
+    let end = start + property.xml[start..].find("</")?;
+    httpdate::parse_http_date(property.xml[start..end].trim()).ok()
+}
+
 fn internal_name() -> PropertyName {
     PropertyName::new(INTERNAL_NS, CHECKSUMS)
 }

@@ -254,6 +254,20 @@ impl ContentStore for FsStore {
             .map_err(|e| StoreError::io(path, e))
     }
 
+    fn set_modified(
+        &self,
+        permit: &WritePermit,
+        path: &ResourcePath,
+        at: std::time::SystemTime,
+    ) -> Result<(), StoreError> {
+        ensure_permitted(permit, path)?;
+        let full = self.resolve(path)?;
+        // A directory opens read-only; setting times needs no write access.
+        File::open(&full)
+            .and_then(|f| f.set_modified(at))
+            .map_err(|e| StoreError::io(path, e))
+    }
+
     fn space(&self, path: &ResourcePath) -> Result<Space, StoreError> {
         let full = self.resolve(path)?;
         let stats = rustix::fs::statvfs(&full).map_err(|e| StoreError::io(path, e.into()))?;

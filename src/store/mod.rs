@@ -231,6 +231,13 @@ pub trait ContentStore: Send + Sync {
         permit: &WritePermit,
         path: &ResourcePath,
     ) -> Result<(), StoreError>;
+    /// Sets a resource's modification time (Windows' Win32LastModifiedTime).
+    fn set_modified(
+        &self,
+        permit: &WritePermit,
+        path: &ResourcePath,
+        at: SystemTime,
+    ) -> Result<(), StoreError>;
     /// Removes a resource or a whole tree, going on past members that fail.
     fn remove(&self, permit: &WritePermit, path: &ResourcePath) -> TreeOutcome;
     /// Copies to a destination that does not exist, going on past failures.

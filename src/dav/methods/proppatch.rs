@@ -10,6 +10,7 @@ use super::delete::multistatus_response;
 use crate::authority::WritePermit;
 use crate::dav::error::DavError;
 use crate::dav::live_props;
+use crate::dav::sync_clients;
 use crate::dav::xml;
 use crate::dav::xml::render::{self, Precondition, PropStat, PropValue};
 use crate::dav::{DavState, read_xml_body};
@@ -75,6 +76,11 @@ pub async fn execute(
             };
             let propstats = if refused.is_empty() {
                 s.properties.patch(&permit, &request.path, &request.ops)?;
+                // Windows sets the modification time this way: honour it,
+                // so getlastmodified and the file agree.
+                if let Some(at) = request.ops.iter().find_map(sync_clients::win32_modified) {
+                    s.content.set_modified(&permit, &request.path, at)?;
+                }
                 vec![PropStat {
                     status: StatusCode::OK,
                     props: as_values(accepted),
