@@ -11,16 +11,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::admin::*;
 use support::lock::*;
+use support::lockapi::*;
 use support::users::*;
 use support::{Response, TestServer};
 
-const LOCKS: &str = "/_deadbolt/api/locks";
-
 fn post(s: &TestServer, user: Option<&str>, body: Value) -> Response {
-    req_as(s, user, "POST", LOCKS)
-        .header("Content-Type", "application/json")
-        .body(body.to_string())
-        .send()
+    post_lock(s, user, body)
 }
 
 fn refresh(s: &TestServer, user: Option<&str>, token: &str) -> Response {
@@ -372,7 +368,7 @@ fn a_waiter_is_granted_the_moment_the_lock_is_released() {
         })
     };
     // Bob is in line once a request that does not wait is told so.
-    wait_until_queued(&s, "doc", 1);
+    wait_until_queued(&s, json!({"key": "doc"}), 1);
     let released_at = Instant::now();
     assert_eq!(release(&s, Some("alice"), token(&held)).status, 204);
     let (resp, answered_at) = waiter.join().expect("waiter");
@@ -387,26 +383,6 @@ fn a_waiter_is_granted_the_moment_the_lock_is_released() {
     let refused = post(&s, Some("alice"), json!({"key": "doc", "wait_seconds": 1}));
     assert!(started.elapsed() >= Duration::from_secs(1), "it waited");
     assert_eq!(problem(&refused, 423, "the wait ran out")["holder"], "bob");
-}
-
-/// Polls with a request that does not wait until `n` waiters are in line
-/// for `key` (its refusal says how many).
-fn wait_until_queued(s: &TestServer, key: &str, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        // root may write; the lock stays held while this polls, so the
-        // poll is refused (as queued, once anyone waits), never granted.
-        let resp = post(s, Some("root"), json!({"key": key}));
-        let body: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
-        if body["waiting"].as_u64() == Some(n) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{n} waiters never queued: {resp:?}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -429,7 +405,7 @@ fn sixteen_waiters_are_granted_in_arrival_order() {
             assert_eq!(release(&s2, Some("bob"), token(&lock)).status, 204);
             (i, fencing(&lock))
         }));
-        wait_until_queued(&s, "queue", i + 1);
+        wait_until_queued(&s, json!({"key": "queue"}), i + 1);
     }
     assert_eq!(release(&s, Some("alice"), token(&held)).status, 204);
     let mut grants: Vec<(u64, u64)> = waiters

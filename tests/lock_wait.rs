@@ -10,16 +10,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::admin::*;
 use support::lock::*;
+use support::lockapi::*;
 use support::users::*;
 use support::{Response, TestServer};
 
-const LOCKS: &str = "/_deadbolt/api/locks";
-
 fn api_lock(s: &TestServer, user: &str, body: Value) -> Response {
-    req_as(s, Some(user), "POST", LOCKS)
-        .header("Content-Type", "application/json")
-        .body(body.to_string())
-        .send()
+    post_lock(s, Some(user), body)
 }
 
 /// A WebDAV LOCK of `path` as `user` that waits up to 30 s.
@@ -29,24 +25,6 @@ fn waiting_lock(s: &TestServer, user: &str, path: &str) -> Response {
         .header("Prefer", "wait=30")
         .xml(&lockinfo(Scope::Exclusive, None))
         .send()
-}
-
-/// Polls until `n` requests wait for `path` (a request that does not wait
-/// is refused as queued, with the count).
-fn wait_until_queued(s: &TestServer, path: &str, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let resp = api_lock(s, "root", json!({"path": path}));
-        let body: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
-        if body["waiting"].as_u64() == Some(n) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{n} waiters never queued: {resp:?}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn unlocked(s: &TestServer, user: &str, path: &str, token: &str) {
@@ -63,7 +41,7 @@ fn a_webdav_lock_waits_for_the_unlock_instead_of_423() {
         let s = Arc::clone(&s);
         thread::spawn(move || waiting_lock(&s, "bob", "/doc.txt"))
     };
-    wait_until_queued(&s, "/doc.txt", 1);
+    wait_until_queued(&s, json!({"path": "/doc.txt"}), 1);
     // Without the preference nothing changes: an immediate 423.
     let at_once = lock_as(&s, Some("root"), "/doc.txt", "0", None);
     assert_eq!(at_once.status, 423, "{at_once:?}");
@@ -108,7 +86,7 @@ fn webdav_and_lock_api_waiters_share_one_line() {
             unlocked(&s, "bob", "/plan.odt", &lock_token_header(&r));
         })
     };
-    wait_until_queued(&s, "/plan.odt", 1);
+    wait_until_queued(&s, json!({"path": "/plan.odt"}), 1);
     let api = {
         let s = Arc::clone(&s);
         thread::spawn(move || {
@@ -120,7 +98,7 @@ fn webdav_and_lock_api_waiters_share_one_line() {
             assert_eq!(r.status, 201, "{r:?}");
         })
     };
-    wait_until_queued(&s, "/plan.odt", 2);
+    wait_until_queued(&s, json!({"path": "/plan.odt"}), 2);
     let token = held["token"].as_str().unwrap();
     let released = req_as(&s, Some("alice"), "DELETE", &format!("{LOCKS}/{token}")).send();
     assert_eq!(released.status, 204);
@@ -157,7 +135,7 @@ fn a_lock_that_waited_on_an_unmapped_url_keeps_the_file_made_meanwhile() {
         let s = Arc::clone(&s);
         thread::spawn(move || waiting_lock(&s, "bob", "/new.txt"))
     };
-    wait_until_queued(&s, "/new.txt", 1);
+    wait_until_queued(&s, json!({"path": "/new.txt"}), 1);
     // alice writes it, then lets go.
     let put = req_as(&s, Some("alice"), "PUT", "/new.txt")
         .header("If", &format!("(<{token}>)"))

@@ -61,6 +61,17 @@ impl Requester {
         self.principal.as_ref().is_some_and(Principal::is_admin)
     }
 
+    /// Whether this requester may change anything on a server with users:
+    /// an anonymous reader must log in (`Missing`, 401), a read-only user
+    /// may not (`ReadOnly`, 403). Every surface asks this one question.
+    pub fn may_write(&self) -> Result<(), WriteDenied> {
+        match &self.principal {
+            None => Err(WriteDenied::Anonymous),
+            Some(p) if p.role == Role::ReadOnly => Err(WriteDenied::ReadOnly(p.name.clone())),
+            Some(_) => Ok(()),
+        }
+    }
+
     /// A command-line user (`cli:<os user>`), who administers the state
     /// directory directly.
     pub fn command_line() -> Self {
@@ -100,6 +111,22 @@ pub enum AuthError {
     Missing,
     #[error("wrong user name or password")]
     Invalid,
+}
+
+/// Why a requester may not change anything (`Requester::may_write`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteDenied {
+    /// Not logged in: 401, with a challenge.
+    Anonymous,
+    /// Logged in as this read-only user: 403.
+    ReadOnly(String),
+}
+
+impl WriteDenied {
+    /// The reason for a 403, for a read-only user.
+    pub fn read_only_reason(name: &str) -> String {
+        format!("{name} may only read on this server")
+    }
 }
 
 /// Basic credentials, decoded.

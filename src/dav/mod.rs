@@ -26,7 +26,7 @@ pub use self::state::{DavConfig, DavState, read_xml_body};
 
 use self::conditions::{Conditions, pass_gate};
 use self::error::DavError;
-use crate::auth::{AuthError, Requester, Role};
+use crate::auth::{AuthError, Requester, WriteDenied};
 use crate::web::body::Body;
 use crate::web::path::parse_request_path;
 
@@ -95,13 +95,12 @@ impl DavService {
         if !self.state.authentication || !is_modifying(method) {
             return Ok(());
         }
-        match &requester.principal {
-            None => Err(AuthError::Missing.into()),
-            Some(p) if p.role == Role::ReadOnly => Err(DavError::Forbidden(format!(
-                "{} may only read on this server",
-                p.name
-            ))),
-            Some(_) => Ok(()),
+        match requester.may_write() {
+            Ok(()) => Ok(()),
+            Err(WriteDenied::Anonymous) => Err(AuthError::Missing.into()),
+            Err(WriteDenied::ReadOnly(name)) => {
+                Err(DavError::Forbidden(WriteDenied::read_only_reason(&name)))
+            }
         }
     }
 

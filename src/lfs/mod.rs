@@ -36,7 +36,7 @@ use http::{Method, Response, StatusCode};
 use self::api::Call;
 use self::error::LfsError;
 use self::wire::{Repository, Viewer};
-use crate::auth::{AuthError, Requester, Role};
+use crate::auth::{AuthError, Requester, WriteDenied};
 use crate::authority::LockService;
 use crate::locks::ResourcePath;
 use crate::web::body::{Body, read_limited};
@@ -202,13 +202,13 @@ impl LfsService {
         if !self.config.authentication || !writes {
             return Ok(());
         }
-        match &requester.principal {
-            None => Err(AuthError::Missing.into()),
-            Some(p) if p.role == Role::ReadOnly => Err(LfsError::forbidden(format!(
-                "{} may only read on this server: listing and verifying locks work, locking does not",
-                p.name
+        match requester.may_write() {
+            Ok(()) => Ok(()),
+            Err(WriteDenied::Anonymous) => Err(AuthError::Missing.into()),
+            Err(WriteDenied::ReadOnly(name)) => Err(LfsError::forbidden(format!(
+                "{}: listing and verifying locks work, locking does not",
+                WriteDenied::read_only_reason(&name)
             ))),
-            Some(_) => Ok(()),
         }
     }
 }

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use self::problem::Problem;
 use self::wire::{CreateBody, LockJson, RefreshBody};
-use crate::auth::{AuthError, Requester, Role};
+use crate::auth::{AuthError, Requester, WriteDenied};
 use crate::authority::{Grant, LockService, NewLock};
 use crate::locks::{LockToken, TimeoutRequest};
 use crate::web::body::{self, Body, read_limited};
@@ -203,13 +203,12 @@ impl LockApiService {
         if !self.authentication {
             return Ok(());
         }
-        match &requester.principal {
-            None => Err(AuthError::Missing.into()),
-            Some(p) if p.role == Role::ReadOnly => Err(Problem::forbidden(format!(
-                "{} may only read on this server",
-                p.name
-            ))),
-            Some(_) => Ok(()),
+        match requester.may_write() {
+            Ok(()) => Ok(()),
+            Err(WriteDenied::Anonymous) => Err(AuthError::Missing.into()),
+            Err(WriteDenied::ReadOnly(name)) => {
+                Err(Problem::forbidden(WriteDenied::read_only_reason(&name)))
+            }
         }
     }
 

@@ -23,6 +23,7 @@ pub mod admin;
 mod client;
 pub mod dav;
 pub mod lock;
+pub mod lockapi;
 pub mod pg;
 pub mod process;
 mod raw;
