@@ -189,6 +189,7 @@ impl App {
                 allow_depth_infinity: settings.allow_depth_infinity,
                 max_xml_body: settings.max_xml_body,
             },
+            quota: settings.quota.map(crate::dav::Quota::new),
         });
         let admin = AdminService::new(
             Arc::clone(&authority),

@@ -190,7 +190,7 @@ pub struct ServeArgs {
 
     /// TOML file with any of the keys listen, root, state_dir, database,
     /// allow_depth_infinity, max_xml_body, max_header_line,
-    /// max_header_size, drain_timeout,
+    /// max_header_size, quota, drain_timeout,
     /// lock_timeout_default, lock_timeout_max, max_locks,
     /// max_locks_per_user, audit_retention, htpasswd, admins,
     /// read_only_users, anonymous_read, hide_lock_owners, login_failures,
@@ -225,6 +225,11 @@ pub struct ServeArgs {
     /// bytes; larger ones get 431 [default: 65536]
     #[arg(long, value_name = "BYTES", env = "DEADBOLT_MAX_HEADER_SIZE")]
     pub max_header_size: Option<usize>,
+
+    /// How many bytes the served tree may hold: uploads past it get 507,
+    /// and the quota properties report against it [default: no quota]
+    #[arg(long, value_name = "BYTES", env = "DEADBOLT_QUOTA")]
+    pub quota: Option<u64>,
 
     /// Lock timeout in seconds when a LOCK asks for none [default: 3600]
     #[arg(long, value_name = "SECONDS", env = "DEADBOLT_LOCK_TIMEOUT_DEFAULT")]

@@ -53,6 +53,7 @@ pub struct FileConfig {
     pub max_xml_body: Option<u64>,
     pub max_header_line: Option<usize>,
     pub max_header_size: Option<usize>,
+    pub quota: Option<u64>,
     pub drain_timeout: Option<u64>,
     pub lock_timeout_default: Option<u64>,
     pub lock_timeout_max: Option<u64>,
@@ -126,6 +127,8 @@ pub struct Settings {
     pub max_header_line: usize,
     /// The largest request head, in bytes.
     pub max_header_size: usize,
+    /// How many bytes the served tree may hold.
+    pub quota: Option<u64>,
     pub drain_timeout: Duration,
     pub lock_timeouts: TimeoutPolicy,
     pub lock_limits: LockLimits,
@@ -214,6 +217,10 @@ impl Settings {
             .unwrap_or(DEFAULT_MAX_HEADER_SIZE);
         if max_header_size < MIN_MAX_HEADER_SIZE {
             bail!("max-header-size must be at least {MIN_MAX_HEADER_SIZE} bytes");
+        }
+        let quota = args.quota.or(file.quota);
+        if quota == Some(0) {
+            bail!("quota must be at least 1 byte (leave it out for no quota)");
         }
         if max_header_line == 0 || max_header_line > max_header_size {
             bail!("max-header-line must be between 1 and max-header-size ({max_header_size})");
@@ -308,6 +315,7 @@ impl Settings {
             max_xml_body,
             max_header_line,
             max_header_size,
+            quota,
             drain_timeout: Duration::from_secs(
                 args.drain_timeout
                     .or(file.drain_timeout)

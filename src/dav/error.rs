@@ -47,6 +47,9 @@ pub enum DavError {
     /// Too many failed logins from this client or for this user (429).
     #[error("{0}")]
     TooManyRequests(String),
+    /// The upload does not fit in the quota (507).
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// PROPFIND Depth: infinity while it is disabled (403, §9.1).
     #[error("PROPFIND with Depth: infinity is disabled on this server; use Depth: 1")]
     DepthInfinityRefused,
@@ -104,6 +107,7 @@ impl DavError {
             Self::HeaderTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::DepthInfinityRefused => StatusCode::FORBIDDEN,
             Self::UnlockTokenMismatch => StatusCode::CONFLICT,
             Self::RefreshTokenMismatch | Self::IfHeaderFalse => StatusCode::PRECONDITION_FAILED,

@@ -13,6 +13,7 @@ pub mod headers;
 pub mod if_header;
 pub mod live_props;
 pub mod methods;
+mod quota;
 mod state;
 pub mod sync_clients;
 pub mod xml;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use http::{Method, Response, StatusCode};
 
 pub use self::error::Disclosure;
+pub use self::quota::Quota;
 pub use self::state::{DavConfig, DavState, read_xml_body};
 
 use self::conditions::{Conditions, pass_gate};

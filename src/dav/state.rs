@@ -42,6 +42,8 @@ pub struct DavState {
     /// read (when allowed at all).
     pub authentication: bool,
     pub config: DavConfig,
+    /// `--quota`: how much the served tree may hold.
+    pub quota: Option<super::quota::Quota>,
 }
 
 impl DavState {

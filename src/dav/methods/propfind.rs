@@ -85,7 +85,13 @@ pub async fn execute(
                 // RFC 4331's quota properties, once for the whole answer
                 // (a tree is on one filesystem), only when asked for.
                 let space = match live_props::wants_space(&request.wanted) {
-                    true => s.content.space(&request.path).ok(),
+                    true => {
+                        let filesystem = s.content.space(&request.path).ok();
+                        match &s.quota {
+                            Some(quota) => Some(quota.space(s.content.as_ref(), filesystem)),
+                            None => filesystem,
+                        }
+                    }
                     false => None,
                 };
                 Ok((snapshot, s.properties.all(&request.path)?, space))

@@ -23,6 +23,8 @@ pub struct PutRequest {
     path: ResourcePath,
     /// X-OC-Mtime and OC-Checksum (`sync_clients`).
     sync: SyncHeaders,
+    /// The body's length, when Content-Length announces it.
+    declared: Option<u64>,
 }
 
 impl PutRequest {
@@ -39,9 +41,15 @@ impl PutRequest {
                 reason: "the root is a collection; PUT needs a file name".into(),
             });
         }
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
         Ok(Self {
             path: target.path,
             sync: SyncHeaders::parse(&parts.headers)?,
+            declared,
         })
     }
 
@@ -69,19 +77,29 @@ pub async fn execute(
     let permit = Arc::new(permit);
     // Checks (parent exists, target is not a collection) happen here, before
     // a single body byte is read.
-    let pending = {
+    let (pending, budget) = {
         let (path, permit) = (request.path.clone(), Arc::clone(&permit));
+        let declared = request.declared;
         state
-            .blocking(move |s| Ok(s.content.begin_write(&permit, &path)?))
+            .blocking(move |s| {
+                let budget = quota_budget(s, &path, declared)?;
+                Ok((s.content.begin_write(&permit, &path)?, budget))
+            })
             .await?
     };
     let replaces_existing = pending.replaces_existing();
     let digests = request.sync.wants_digests().then(Digests::default);
     let mut upload = Some(Upload { pending, digests });
     let mut batch = BytesMut::new();
+    let mut received: u64 = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| DavError::BodyRead(e.to_string()))?;
         if let Ok(data) = frame.into_data() {
+            received = received.saturating_add(data.len() as u64);
+            if let Some(budget) = &budget {
+                // Dropping the upload removes what it wrote so far.
+                budget.check(received)?;
+            }
             batch.extend_from_slice(&data);
             if batch.len() >= WRITE_BATCH {
                 let chunk = batch.split().freeze();
@@ -91,7 +109,7 @@ pub async fn execute(
     }
     let chunk = batch.freeze();
     let upload = upload.ok_or_else(|| DavError::Internal("upload lost".into()))?;
-    let PutRequest { path, sync } = request;
+    let PutRequest { path, sync, .. } = request;
     let mtime_accepted = sync.mtime.is_some();
     state
         .blocking(move |s| {
@@ -115,6 +133,9 @@ pub async fn execute(
                 pending.set_modified(at)?;
             }
             pending.commit()?;
+            if let (Some(quota), Some(budget)) = (&s.quota, &budget) {
+                quota.wrote(budget.replaced, received);
+            }
             if let Some(sums) = checksums {
                 // Kept with the ETag they describe; the upload stands even
                 // if they cannot be kept.
@@ -144,6 +165,47 @@ pub async fn execute(
     response
         .body(body::empty())
         .map_err(|e| DavError::Internal(e.to_string()))
+}
+
+/// What an upload may write under `--quota`: the room left plus the bytes
+/// of the file it replaces.
+struct Budget {
+    room: u64,
+    replaced: u64,
+}
+
+impl Budget {
+    fn check(&self, bytes: u64) -> Result<(), DavError> {
+        if bytes <= self.room.saturating_add(self.replaced) {
+            return Ok(());
+        }
+        Err(DavError::InsufficientStorage(format!(
+            "the upload ({bytes} bytes or more) does not fit in the quota (--quota): \
+             {} bytes are free",
+            self.room
+        )))
+    }
+}
+
+/// The upload's budget under the quota (none without one), refusing at
+/// once a body whose announced length does not fit.
+fn quota_budget(
+    s: &DavState,
+    path: &ResourcePath,
+    declared: Option<u64>,
+) -> Result<Option<Budget>, DavError> {
+    let Some(quota) = &s.quota else {
+        return Ok(None);
+    };
+    let replaced = s.metadata_if_exists(path)?.map_or(0, |m| m.len);
+    let budget = Budget {
+        room: quota.room(s.content.as_ref()),
+        replaced,
+    };
+    if let Some(declared) = declared {
+        budget.check(declared)?;
+    }
+    Ok(Some(budget))
 }
 
 /// An upload in progress and the digests of what it received so far.
