@@ -4,7 +4,7 @@
 //! prefix `/_deadbolt/` to the admin surface, everything else to WebDAV. A
 //! new surface is one more route here.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,6 +97,8 @@ struct Inner {
     max_header_line: usize,
     /// The largest request head accepted (hyper enforces it).
     max_header_size: usize,
+    /// Proxies whose X-Forwarded-For is believed.
+    trusted_proxies: Vec<ipnet::IpNet>,
     /// Failed logins, by client address and user name.
     throttle: Throttle,
     /// bcrypt checks running at once, at most (one per core): a flood of
@@ -223,6 +225,7 @@ impl App {
                 metrics,
                 max_header_line: settings.max_header_line,
                 max_header_size: settings.max_header_size,
+                trusted_proxies: settings.trusted_proxies.clone(),
                 throttle: Throttle::new(settings.login_failures),
                 checks: tokio::sync::Semaphore::new(
                     std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -383,6 +386,43 @@ impl App {
         Some(response)
     }
 
+    /// Where a request comes from: the peer, or through a trusted proxy
+    /// the client its `X-Forwarded-For` names (the last address in it that
+    /// is not itself a trusted proxy). Also the text the audit trail shows:
+    /// `ip:port` of a peer, the bare address of a forwarded client.
+    fn client_address(&self, parts: &http::request::Parts) -> (Option<IpAddr>, Option<String>) {
+        let Some(peer) = parts.extensions.get::<PeerAddr>().map(|p| p.0) else {
+            return (None, None);
+        };
+        let trusted = |ip: &IpAddr| self.inner.trusted_proxies.iter().any(|n| n.contains(ip));
+        if !trusted(&peer.ip()) {
+            return (Some(peer.ip()), Some(peer.to_string()));
+        }
+        let hops: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect();
+        // From the right: each trusted proxy vouches for the hop before it;
+        // a hop that is no address vouches for nothing further.
+        let mut client = None;
+        for hop in hops.iter().rev() {
+            let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+                break;
+            };
+            client = Some(ip);
+            if !trusted(&ip) {
+                break;
+            }
+        }
+        match client {
+            Some(client) => (Some(client), Some(client.to_string())),
+            None => (Some(peer.ip()), Some(peer.to_string())),
+        }
+    }
+
     /// `status` with `reason`, in the words of the surface `path` belongs to.
     fn refuse(
         &self,
@@ -419,8 +459,9 @@ impl App {
     async fn authenticate(&self, parts: &http::request::Parts) -> Result<Requester, AuthFailure> {
         let header =
             |name: http::header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let (address, shown) = self.client_address(parts);
         let client = LockClient {
-            address: parts.extensions.get::<PeerAddr>().map(|p| p.0.to_string()),
+            address: shown,
             user_agent: header(http::header::USER_AGENT).map(str::to_owned),
         };
         let Some(users) = self.inner.users.as_ref().map(UserFile::users) else {
@@ -434,7 +475,6 @@ impl App {
             Check::Done(principal) => return Ok(Requester { principal, client }),
             Check::Verify(credentials) => credentials,
         };
-        let address = parts.extensions.get::<PeerAddr>().map(|p| p.0.ip());
         let user = credentials.user.clone();
         let throttle = &self.inner.throttle;
         let paused = |now| {

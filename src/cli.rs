@@ -193,7 +193,8 @@ pub struct ServeArgs {
     /// max_header_size, quota, drain_timeout,
     /// lock_timeout_default, lock_timeout_max, max_locks,
     /// max_locks_per_user, audit_retention, htpasswd, admins,
-    /// read_only_users, anonymous_read, hide_lock_owners, login_failures,
+    /// read_only_users, trusted_proxies, anonymous_read, hide_lock_owners,
+    /// login_failures,
     /// tls_cert, tls_key
     #[arg(long, short, value_name = "FILE", env = "DEADBOLT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -275,6 +276,18 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub read_only_users: Option<Vec<String>>,
+
+    /// Load balancers and proxies (addresses or networks, e.g.
+    /// 127.0.0.1,10.0.0.0/8) whose X-Forwarded-For header is believed: a
+    /// request through them is from the client it names, for the audit
+    /// trail and the pauses of password guessing [default: none]
+    #[arg(
+        long,
+        value_name = "NETS",
+        env = "DEADBOLT_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
 
     /// Let requests without credentials read (GET, HEAD, PROPFIND, OPTIONS)
     /// when --htpasswd is set [default: false]

@@ -63,6 +63,7 @@ pub struct FileConfig {
     pub htpasswd: Option<PathBuf>,
     pub admins: Option<Vec<String>>,
     pub read_only_users: Option<Vec<String>>,
+    pub trusted_proxies: Option<Vec<String>>,
     pub anonymous_read: Option<bool>,
     pub hide_lock_owners: Option<bool>,
     pub login_failures: Option<u32>,
@@ -137,6 +138,8 @@ pub struct Settings {
     pub htpasswd: Option<PathBuf>,
     pub admins: Vec<String>,
     pub read_only_users: Vec<String>,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub anonymous_read: bool,
     pub hide_lock_owners: bool,
     /// Wrong passwords before the pauses start (per address, per user).
@@ -274,6 +277,21 @@ impl Settings {
             .or(file.read_only_users)
             .unwrap_or_default();
         let anonymous_read = args.anonymous_read.or(file.anonymous_read).unwrap_or(false);
+        let trusted_proxies = args
+            .trusted_proxies
+            .clone()
+            .or(file.trusted_proxies)
+            .unwrap_or_default()
+            .iter()
+            .map(|text| {
+                let text = text.trim();
+                text.parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!("trusted-proxies: {text:?} is not an address or network")
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         if htpasswd.is_none()
             && (!admins.is_empty() || !read_only_users.is_empty() || anonymous_read)
         {
@@ -292,6 +310,7 @@ impl Settings {
             htpasswd,
             admins,
             read_only_users,
+            trusted_proxies,
             anonymous_read,
             login_failures: args
                 .login_failures
