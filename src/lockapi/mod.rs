@@ -6,11 +6,14 @@
 //! | POST | `/_deadbolt/api/locks` | take a lock (`201`), or wait for it |
 //! | POST | `/_deadbolt/api/locks/{token}/refresh` | heartbeat: a new expiry |
 //! | DELETE | `/_deadbolt/api/locks/{token}` | release (`204`) |
+//! | GET | `/_deadbolt/api/events?path=&key=&since_id=` | lock events (SSE) |
 //!
 //! Listing, one lock, breaking and the history are the admin API's. Every
-//! user who may write may use these routes (the admin API is for
-//! administrators); a lock is bound to its taker like a WebDAV lock.
+//! user who may write may take and release locks (the admin API is for
+//! administrators); a lock is bound to its taker like a WebDAV lock. Every
+//! user may watch the events: that is reading.
 
+mod events;
 mod problem;
 mod wire;
 
@@ -21,6 +24,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use serde::Deserialize;
 
+use self::events::EventStreams;
 use self::problem::Problem;
 use self::wire::{CreateBody, LockJson, RefreshBody};
 use crate::auth::{AuthError, Requester, Role};
@@ -38,6 +42,7 @@ pub struct LockApiService {
     /// Whether a refusal names who holds the lock (`--hide-lock-owners`).
     show_holder: bool,
     max_body: u64,
+    events: Arc<EventStreams>,
 }
 
 /// Whether a request under the reserved prefix (`rest`: the segments after
@@ -49,6 +54,7 @@ pub fn serves(method: &Method, rest: &[String]) -> bool {
         ("POST", ["api", "locks"])
             | ("POST", ["api", "locks", _, "refresh"])
             | ("DELETE", ["api", "locks", _])
+            | ("GET", ["api", "events"])
     )
 }
 
@@ -60,11 +66,17 @@ impl LockApiService {
         max_body: u64,
     ) -> Self {
         Self {
+            events: Arc::new(EventStreams::new(Arc::clone(&authority), !show_holder)),
             authority,
             authentication,
             show_holder,
             max_body,
         }
+    }
+
+    /// Ends every event stream: the server is shutting down.
+    pub fn close_streams(&self) {
+        self.events.close();
     }
 
     /// Serves one request that `serves` said is ours.
@@ -92,13 +104,25 @@ impl LockApiService {
         requester: Requester,
         rest: Vec<String>,
     ) -> Result<Response<Body>, Problem> {
+        let segments: Vec<&str> = rest.iter().map(String::as_str).collect();
+        // Reading: every user. Their request bodies are never read.
+        match segments.as_slice() {
+            ["api", "events"] => {
+                self.authorize_reader(&requester)?;
+                refuse_cross_site(&parts.headers)?;
+                return self
+                    .events
+                    .open(&parts.headers, parts.uri.query(), &requester)
+                    .await;
+            }
+            _ => {}
+        }
         self.authorize(&requester)?;
         refuse_cross_site(&parts.headers)?;
         let body = read_limited(body, self.max_body).await?;
         if !body.is_empty() {
             require_json(&parts.headers)?;
         }
-        let segments: Vec<&str> = rest.iter().map(String::as_str).collect();
         match (parts.method.as_str(), segments.as_slice()) {
             ("POST", ["api", "locks"]) => self.create(&parts.headers, &body, requester).await,
             ("POST", ["api", "locks", token, "refresh"]) => {
@@ -218,6 +242,14 @@ impl LockApiService {
         }
     }
 
+    /// With users: anyone logged in (read-only users too).
+    fn authorize_reader(&self, requester: &Requester) -> Result<(), Problem> {
+        match (&requester.principal, self.authentication) {
+            (None, true) => Err(AuthError::Missing.into()),
+            _ => Ok(()),
+        }
+    }
+
     /// Runs authority calls (blocking store work) on tokio's blocking pool.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -305,3 +337,4 @@ fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response<
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
+

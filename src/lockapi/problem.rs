@@ -59,7 +59,7 @@ impl Problem {
         self
     }
 
-    fn retry(mut self, seconds: u64) -> Self {
+    pub fn retry(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
     }

@@ -104,7 +104,7 @@ fn text_field<'a>(name: &str, value: Option<&'a str>) -> Result<Option<&'a str>,
 }
 
 /// A served path as JSON gives it: `/docs/plan.odt`, not percent-encoded.
-fn served_path(path: &str) -> Result<ResourcePath, Problem> {
+pub(super) fn served_path(path: &str) -> Result<ResourcePath, Problem> {
     let bad = |why: String| Problem::bad_request(format!("invalid path {path:?}: {why}"));
     let rest = path
         .strip_prefix('/')
