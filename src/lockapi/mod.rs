@@ -7,11 +7,13 @@
 //! | POST | `/_deadbolt/api/locks/{token}/refresh` | heartbeat: a new expiry |
 //! | DELETE | `/_deadbolt/api/locks/{token}` | release (`204`) |
 //! | GET | `/_deadbolt/api/events?path=&key=&since_id=` | lock events (SSE) |
+//! | GET | `/_deadbolt/api/openapi.json` | this API and the admin API (OpenAPI 3.1) |
 //!
 //! Listing, one lock, breaking and the history are the admin API's. Every
 //! user who may write may take and release locks (the admin API is for
 //! administrators); a lock is bound to its taker like a WebDAV lock. Every
-//! user may watch the events: that is reading.
+//! user may watch the events and read the OpenAPI document: that is
+//! reading.
 
 mod events;
 mod problem;
@@ -45,6 +47,10 @@ pub struct LockApiService {
     events: Arc<EventStreams>,
 }
 
+/// The OpenAPI 3.1 document of the lock API, the event stream and the
+/// admin API (`tests/openapi.rs` runs schemathesis against a server with it).
+const OPENAPI: &str = include_str!("../../assets/openapi.json");
+
 /// Whether a request under the reserved prefix (`rest`: the segments after
 /// it) is the lock API's; everything else there is the admin surface's.
 pub fn serves(method: &Method, rest: &[String]) -> bool {
@@ -55,6 +61,7 @@ pub fn serves(method: &Method, rest: &[String]) -> bool {
             | ("POST", ["api", "locks", _, "refresh"])
             | ("DELETE", ["api", "locks", _])
             | ("GET", ["api", "events"])
+            | ("GET" | "HEAD", ["api", "openapi.json"])
     )
 }
 
@@ -114,6 +121,10 @@ impl LockApiService {
                     .events
                     .open(&parts.headers, parts.uri.query(), &requester)
                     .await;
+            }
+            ["api", "openapi.json"] => {
+                self.authorize_reader(&requester)?;
+                return Ok(json_text_response(OPENAPI));
             }
             _ => {}
         }
@@ -338,3 +349,12 @@ fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response<
     response
 }
 
+/// A JSON document kept as text.
+fn json_text_response(text: &'static str) -> Response<Body> {
+    let mut response = Response::new(body::full(text));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
