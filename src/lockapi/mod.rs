@@ -53,16 +53,28 @@ const OPENAPI: &str = include_str!("../../assets/openapi.json");
 
 /// Whether a request under the reserved prefix (`rest`: the segments after
 /// it) is the lock API's; everything else there is the admin surface's.
+/// The paths only this API has are its own whatever the method (a wrong one
+/// gets `405`); on the paths it shares with the admin API (`locks`,
+/// `locks/{token}`), only its methods are.
 pub fn serves(method: &Method, rest: &[String]) -> bool {
     let segments: Vec<&str> = rest.iter().map(String::as_str).collect();
     matches!(
         (method.as_str(), segments.as_slice()),
         ("POST", ["api", "locks"])
-            | ("POST", ["api", "locks", _, "refresh"])
             | ("DELETE", ["api", "locks", _])
-            | ("GET", ["api", "events"])
-            | ("GET" | "HEAD", ["api", "openapi.json"])
+            | (_, ["api", "locks", _, "refresh"])
+            | (_, ["api", "events"])
+            | (_, ["api", "openapi.json"])
     )
+}
+
+/// The methods of the paths only this API has (for `Allow`).
+fn allowed(segments: &[&str]) -> &'static str {
+    match segments {
+        ["api", "openapi.json"] => "GET, HEAD",
+        ["api", "events"] => "GET",
+        _ => "POST",
+    }
 }
 
 impl LockApiService {
@@ -112,9 +124,10 @@ impl LockApiService {
         rest: Vec<String>,
     ) -> Result<Response<Body>, Problem> {
         let segments: Vec<&str> = rest.iter().map(String::as_str).collect();
+        let method = parts.method.as_str();
         // Reading: every user. Their request bodies are never read.
-        match segments.as_slice() {
-            ["api", "events"] => {
+        match (method, segments.as_slice()) {
+            ("GET", ["api", "events"]) => {
                 self.authorize_reader(&requester)?;
                 refuse_cross_site(&parts.headers)?;
                 return self
@@ -122,11 +135,20 @@ impl LockApiService {
                     .open(&parts.headers, parts.uri.query(), &requester)
                     .await;
             }
-            ["api", "openapi.json"] => {
+            ("GET" | "HEAD", ["api", "openapi.json"]) => {
                 self.authorize_reader(&requester)?;
                 return Ok(json_text_response(OPENAPI));
             }
-            _ => {}
+            ("POST", ["api", "locks"] | ["api", "locks", _, "refresh"])
+            | ("DELETE", ["api", "locks", _]) => {}
+            (_, segments) => {
+                // Who may not use the endpoint learns that first.
+                self.authorize_reader(&requester)?;
+                return Err(Problem::method_not_allowed(
+                    &parts.method,
+                    allowed(segments),
+                ));
+            }
         }
         self.authorize(&requester)?;
         refuse_cross_site(&parts.headers)?;
