@@ -2,7 +2,9 @@
 //! `/_deadbolt/api/events`, from the audit trail: what a stream sees,
 //! filtered by path or record key, names hidden under `--hide-lock-owners`,
 //! resuming with `Last-Event-ID`, events recorded by another process on
-//! the same state, who may watch, the bound on open streams, shutdown.
+//! the same state or another node on the same PostgreSQL database (and a
+//! database that goes away), who may watch, the bound on open streams,
+//! shutdown.
 mod support;
 
 use std::time::{Duration, Instant};
@@ -10,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::admin::{cli_on, json};
 use support::lock::*;
+use support::pg::PgCluster;
 use support::process::start_beside;
 use support::sse::{self, Message, Sse};
 use support::users::*;
@@ -245,6 +248,41 @@ fn events_recorded_by_another_process_reach_a_stream_on_the_first() {
     assert_eq!(held.data["reason"], "moving");
     cli_on(&a, &["locks", "break", &token, "--reason", "stuck"]).ok();
     assert_eq!(stream.expect("broken").data["reason"], "stuck");
+}
+
+#[test]
+fn events_recorded_on_another_postgres_node_reach_a_stream_and_outlive_an_outage() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let database = cluster.new_database();
+    let a = Launch::new().args(&["--database", &database]).start();
+    let b = Launch::bare()
+        .arg("serve")
+        .arg(a.root())
+        .args(&["--listen", "127.0.0.1:0", "--database", &database])
+        .start();
+    let stream = watch(&a, None, "?key=orders");
+    let first = take(&b, None, json!({"key": "orders/1"}));
+    assert_eq!(stream.expect("acquired").data["token"], first.as_str());
+    // While the database is away the stream stays open (an EventSource
+    // would not come back after an error status), and catches up after.
+    cluster.stop();
+    std::thread::sleep(Duration::from_secs(2));
+    cluster.restart();
+    let second = poll(Duration::from_secs(30), Duration::from_millis(250), || {
+        let r = req_as(&b, None, "POST", LOCKS)
+            .header("Content-Type", "application/json")
+            .body(json!({"key": "orders/2"}).to_string())
+            .send();
+        (r.status == 201).then(|| json(&r)["token"].as_str().unwrap_or_default().to_owned())
+    })
+    .expect("node b recovers");
+    assert_eq!(stream.expect("acquired").data["token"], second.as_str());
+    assert!(
+        a.stderr().contains("reading lock events failed"),
+        "said once in the log"
+    );
 }
 
 #[test]
