@@ -224,6 +224,10 @@ fn last_event_id_replays_exactly_the_events_missed() {
     let target = format!("{EVENTS}?since_id=0");
     let both = sse::open(&s, None, &target, Some(seen));
     assert_eq!(both.expect("acquired").data["token"], b.as_str());
+    // An id from elsewhere (beyond the newest) starts from now.
+    let future = watch(&s, None, "?since_id=18446744073709551615");
+    let d = take(&s, None, json!({"key": "d"}));
+    assert_eq!(future.expect("acquired").data["token"], d.as_str());
 }
 
 #[test]

@@ -87,7 +87,7 @@ impl Follower {
                 }
                 _ => self.cursor = horizon,
             }
-            self.gaps = self.gaps.split_off(&(self.cursor + 1));
+            self.gaps = self.gaps.split_off(&self.cursor.saturating_add(1));
         }
         batch.waiting = !self.gaps.is_empty();
         Ok(batch)
@@ -98,7 +98,7 @@ impl Follower {
     /// seen from the first time it is seen.
     fn horizon(&mut self, ids: &[u64], grace: Duration, now: Instant) -> u64 {
         let mut horizon = self.cursor;
-        let mut expected = self.cursor + 1;
+        let mut expected = self.cursor.saturating_add(1);
         let mut blocked = false;
         for &id in ids {
             if id > expected {
@@ -108,7 +108,7 @@ impl Follower {
             if !blocked {
                 horizon = id;
             }
-            expected = id + 1;
+            expected = id.saturating_add(1);
         }
         horizon
     }
@@ -166,6 +166,12 @@ mod tests {
     fn without_a_grace_gaps_are_pruned_events_and_skipped_at_once() {
         let mut f = Follower::new(4, None);
         assert_eq!(f.horizon(&[90, 91], Duration::ZERO, Instant::now()), 91);
+    }
+
+    #[test]
+    fn any_cursor_is_safe() {
+        let mut f = Follower::new(u64::MAX, None);
+        assert_eq!(f.horizon(&[], GRACE, Instant::now()), u64::MAX);
     }
 
     #[test]

@@ -101,16 +101,15 @@ impl EventStreams {
             )
             .retry(5)
         })?;
-        let after = match request.after {
-            Some(id) => id,
-            None => {
-                let authority = Arc::clone(&self.authority);
-                tokio::task::spawn_blocking(move || authority.last_event_id())
-                    .await
-                    .map_err(|e| Problem::internal(format!("blocking task failed: {e}")))?
-                    .map_err(|e| Problem::from_authority(e, false))?
-            }
-        };
+        let authority = Arc::clone(&self.authority);
+        let last = tokio::task::spawn_blocking(move || authority.last_event_id())
+            .await
+            .map_err(|e| Problem::internal(format!("blocking task failed: {e}")))?
+            .map_err(|e| Problem::from_authority(e, false))?;
+        // An id beyond the newest (from another database, or a trail that
+        // was reset) would hide every event until the ids caught up with
+        // it; such a client starts from the newest, like a new stream.
+        let after = request.after.map_or(last, |id| id.min(last));
         let feed = Feed {
             authority: Arc::clone(&self.authority),
             follower: Some(Follower::new(after, request.path)),
