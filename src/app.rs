@@ -258,6 +258,12 @@ impl App {
         Arc::clone(&self.inner.authority)
     }
 
+    /// Ends the long-lived responses (lock event streams), so that a
+    /// shutdown need not wait for them to time out.
+    pub fn close_streams(&self) {
+        self.inner.lock_api.close_streams();
+    }
+
     /// Records a finished request in the metrics.
     pub fn observe(&self, method: &Method, status: http::StatusCode, elapsed: Duration) {
         self.inner

@@ -143,6 +143,7 @@ pub async fn run(
         }
     }
     drop(listener);
+    service.close_streams();
     tracing::info!("shutting down: draining open requests");
     tokio::select! {
         () = graceful.shutdown() => {}

@@ -1,7 +1,8 @@
 //! The admin page (`/_deadbolt/`) end to end in headless Chromium, driven
 //! over the W3C WebDriver protocol by chromedriver: an administrator logs
 //! in, sees a lock taken over WebDAV, places a maintenance hold, breaks the
-//! lock, and afterwards a WebDAV PUT that got 423 succeeds.
+//! lock, and afterwards a WebDAV PUT that got 423 succeeds; a lock taken
+//! through the lock API shows at once (the page follows the event stream).
 //!
 //! Needs the Debian packages `chromium` and `chromium-driver`. Without
 //! them the test says SKIPPED and passes, unless `DEADBOLT_REQUIRE_CHROMIUM`
@@ -13,7 +14,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -29,6 +30,8 @@ const DRIVER_STARTUP: Duration = Duration::from_secs(30);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long the page may take to show a change.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How soon a change must show while the page follows the event stream.
+const LIVE_BOUND: Duration = Duration::from_secs(4);
 /// W3C WebDriver's key for an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -494,4 +497,34 @@ fn an_admin_breaks_a_lock_in_the_browser_and_writes_work_again() {
     driver.wait_gone("tr.hold");
     let released = as_user(BOB, "PUT", "/releases/x.txt").body("x").send();
     assert_eq!(released.status, 201, "PUT after the release: {released:?}");
+
+    // Live: the page follows the lock event stream, so a lock taken
+    // elsewhere (here through the lock API) shows without waiting for a
+    // poll (every 10 s while the stream is down, every 60 s while it is up).
+    driver.wait_text("#status", |t| t.contains("live"));
+    let started = Instant::now();
+    let taken = as_user(BOB, "POST", "/_deadbolt/api/locks")
+        .header("Content-Type", "application/json")
+        .body(r#"{"path": "/live.txt", "owner": "Bob's script"}"#)
+        .send();
+    assert_eq!(taken.status, 201, "lock API: {taken:?}");
+    let taken: Value = serde_json::from_str(&taken.body).expect("JSON lock");
+    let live_row = format!(
+        "tr.lock[data-token=\"{}\"]",
+        taken["token"].as_str().expect("token")
+    );
+    driver.find(&live_row);
+    let shown = started.elapsed();
+    assert!(shown < LIVE_BOUND, "the new lock took {shown:?} to show");
+    let gone = as_user(
+        BOB,
+        "DELETE",
+        &format!(
+            "/_deadbolt/api/locks/{}",
+            taken["token"].as_str().unwrap_or_default()
+        ),
+    )
+    .send();
+    assert_eq!(gone.status, 204, "{gone:?}");
+    driver.wait_gone(&live_row);
 }

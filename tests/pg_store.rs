@@ -166,3 +166,87 @@ mod races {
         }
     }
 }
+
+mod follow {
+    //! Following the audit trail on PostgreSQL, where ids are drawn when an
+    //! event is written and seen when its transaction commits, so they may
+    //! appear out of order (docs/locking.md, "Following the trail").
+    use std::time::{Duration, Instant};
+
+    use deadbolt::auth::Requester;
+    use deadbolt::authority::{AuthorityConfig, Follower, LockService, NewLock};
+    use deadbolt::locks::{LockDepth, LockScope, ResourcePath};
+    use deadbolt::store::{StateLocation, open};
+    use tokio_postgres::NoTls;
+
+    use super::support::pg::PgCluster;
+
+    /// How long the PostgreSQL store lets an id be late (its grace).
+    const GRACE: Duration = Duration::from_secs(2);
+
+    fn lock_on(node: &LockService, key: &str) {
+        let new = NewLock {
+            root: ResourcePath::record(key).unwrap(),
+            root_is_collection: false,
+            scope: LockScope::Exclusive,
+            depth: LockDepth::Zero,
+            owner: None,
+            timeout: Vec::new(),
+            reason: None,
+        };
+        node.acquire(new, None, &[], &Requester::default())
+            .expect("granted");
+    }
+
+    fn paths(follower: &mut Follower, node: &LockService, now: Instant) -> Vec<String> {
+        let batch = follower.next(node, now).expect("read the trail");
+        batch.events.into_iter().map(|e| e.path).collect()
+    }
+
+    #[test]
+    fn a_late_commit_is_delivered_in_order_and_a_rolled_back_id_is_given_up() {
+        let Some(cluster) = PgCluster::start() else {
+            return;
+        };
+        let url = cluster.new_database();
+        let node = LockService::new(
+            &open(&StateLocation::Postgres(url.clone())).unwrap(),
+            AuthorityConfig::default(),
+        );
+        lock_on(&node, "first");
+        let mut follower = Follower::new(node.last_event_id().unwrap(), None);
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (mut slow, connection) = runtime
+            .block_on(tokio_postgres::connect(&url, NoTls))
+            .expect("connect");
+        runtime.spawn(connection);
+        let insert = "INSERT INTO lock_event (at_ms, kind, path) VALUES (0, 'acquired', $1)";
+
+        // Another node's transaction draws the next id and commits late.
+        let late = runtime.block_on(slow.transaction()).unwrap();
+        runtime
+            .block_on(late.execute(insert, &[&"#/late"]))
+            .unwrap();
+        lock_on(&node, "after");
+        let t0 = Instant::now();
+        assert!(
+            paths(&mut follower, &node, t0).is_empty(),
+            "waits for the late id"
+        );
+        runtime.block_on(late.commit()).unwrap();
+        assert_eq!(paths(&mut follower, &node, t0), ["#/late", "#/after"]);
+
+        // A transaction that rolls back leaves its id unused for good.
+        let gone = runtime.block_on(slow.transaction()).unwrap();
+        runtime
+            .block_on(gone.execute(insert, &[&"#/gone"]))
+            .unwrap();
+        runtime.block_on(gone.rollback()).unwrap();
+        lock_on(&node, "later");
+        let t1 = Instant::now();
+        let batch = follower.next(&node, t1).unwrap();
+        assert!(batch.events.is_empty() && batch.waiting, "{batch:?}");
+        assert!(paths(&mut follower, &node, t1 + GRACE / 2).is_empty());
+        assert_eq!(paths(&mut follower, &node, t1 + GRACE), ["#/later"]);
+    }
+}

@@ -43,6 +43,8 @@ struct HoldBody {
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// The methods a `405` names in `Allow`.
+    allow: Option<&'static str>,
 }
 
 impl ApiError {
@@ -50,6 +52,7 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            allow: None,
         }
     }
 
@@ -129,6 +132,9 @@ pub fn error_response(error: ApiError) -> Response<Body> {
         }
         _ => {}
     }
+    if let Some(allow) = error.allow {
+        headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    }
     response
 }
 
@@ -141,6 +147,20 @@ fn query(uri: &http::Uri) -> HashMap<String, String> {
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+}
+
+/// The methods of an admin API path, for `Allow`: with those the lock API
+/// serves on the same path (`POST locks`, `DELETE locks/{token}`; the app
+/// sends those to it), since a client sees one resource.
+fn allowed(path: &[&str]) -> Option<&'static str> {
+    match path {
+        ["locks"] => Some("GET, POST"),
+        ["locks", _] => Some("GET, DELETE"),
+        ["locks", _, "break"] => Some("POST"),
+        ["holds"] => Some("GET, POST, DELETE"),
+        ["history"] => Some("GET"),
+        _ => None,
+    }
 }
 
 /// Serves one admin API call; `rest` is the path after `/_deadbolt/api/`.
@@ -248,15 +268,18 @@ pub fn handle(
                 json!({ "events": authority.history(&filter)? }),
             ))
         }
-        (_, ["locks"] | ["locks", _] | ["locks", _, "break"] | ["holds"] | ["history"]) => {
-            Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("{method} is not allowed here"),
-            ))
-        }
-        _ => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no such admin API endpoint",
-        )),
+        (_, path) => match allowed(path) {
+            Some(allow) => Err(ApiError {
+                allow: Some(allow),
+                ..ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!("{method} is not allowed here; {allow} is"),
+                )
+            }),
+            None => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no such admin API endpoint",
+            )),
+        },
     }
 }

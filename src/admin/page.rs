@@ -137,6 +137,8 @@ mod tests {
             "id=\"filter-apply\"",
             "id=\"filter-clear\"",
             "id=\"error\"",
+            "id=\"status\"",
+            "dataset.live",
         ] {
             assert!(PAGE.contains(hook), "the page lost a test hook: {hook}");
         }

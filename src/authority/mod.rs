@@ -9,6 +9,7 @@
 //! and their audit events and commits. Nothing is cached between requests,
 //! so what another process committed is seen at once.
 
+mod follow;
 mod latches;
 pub mod permit;
 mod queue;
@@ -19,6 +20,7 @@ mod waiting;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use self::follow::{Batch, Follower};
 pub use self::permit::WritePermit;
 /// This machine's clock (for showing times; decisions use `LockService::now`).
 pub use crate::store::system_now as now;
@@ -99,6 +101,10 @@ pub struct LockService {
     config: AuthorityConfig,
     latches: Arc<LatchKeeper>,
     waits: Arc<WaitQueue>,
+    /// Bumped after every committed change to locks or holds in this
+    /// process: followers of the audit trail read it at once instead of at
+    /// their next poll (`follow.rs`).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// The audit context of a change `requester` makes.
@@ -121,6 +127,7 @@ impl LockService {
             audit: Arc::clone(&stores.audit),
             latches: Arc::new(LatchKeeper::new(Arc::clone(&stores.locks))),
             waits: Arc::default(),
+            changes: tokio::sync::watch::Sender::new(0),
             config,
         }
     }
@@ -149,9 +156,14 @@ impl LockService {
             outcome = Some(result);
             commit
         })?;
-        outcome.unwrap_or_else(|| {
+        let outcome = outcome.unwrap_or_else(|| {
             Err(StoreError::database("the lock transaction did not run its decision").into())
-        })
+        });
+        // Admitting a write changes latches only, which the trail never records.
+        if outcome.is_ok() && needs.writes != Writes::LatchesOnly {
+            self.changed();
+        }
+        outcome
     }
 
     /// The write gate: a permit for `intent`, or why not (`423` and its

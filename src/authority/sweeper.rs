@@ -21,6 +21,9 @@ impl LockService {
     /// Removes what expired; returns the number of expired locks.
     pub fn sweep(&self) -> Result<usize, AuthorityError> {
         let expired = self.locks.remove_expired(self.now())?;
+        if !expired.is_empty() {
+            self.changed();
+        }
         self.freed(&expired);
         Ok(expired.len())
     }

@@ -6,11 +6,16 @@
 //! | POST | `/_deadbolt/api/locks` | take a lock (`201`), or wait for it |
 //! | POST | `/_deadbolt/api/locks/{token}/refresh` | heartbeat: a new expiry |
 //! | DELETE | `/_deadbolt/api/locks/{token}` | release (`204`) |
+//! | GET | `/_deadbolt/api/events?path=&key=&since_id=` | lock events (SSE) |
+//! | GET | `/_deadbolt/api/openapi.json` | this API and the admin API (OpenAPI 3.1) |
 //!
 //! Listing, one lock, breaking and the history are the admin API's. Every
-//! user who may write may use these routes (the admin API is for
-//! administrators); a lock is bound to its taker like a WebDAV lock.
+//! user who may write may take and release locks (the admin API is for
+//! administrators); a lock is bound to its taker like a WebDAV lock. Every
+//! user may watch the events and read the OpenAPI document: that is
+//! reading.
 
+mod events;
 mod problem;
 mod wire;
 
@@ -21,6 +26,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use serde::Deserialize;
 
+use self::events::EventStreams;
 use self::problem::Problem;
 use self::wire::{CreateBody, LockJson, RefreshBody};
 use crate::auth::{AuthError, Requester, WriteDenied};
@@ -38,18 +44,37 @@ pub struct LockApiService {
     /// Whether a refusal names who holds the lock (`--hide-lock-owners`).
     show_holder: bool,
     max_body: u64,
+    events: Arc<EventStreams>,
 }
+
+/// The OpenAPI 3.1 document of the lock API, the event stream and the
+/// admin API (`tests/openapi.rs` runs schemathesis against a server with it).
+const OPENAPI: &str = include_str!("../../assets/openapi.json");
 
 /// Whether a request under the reserved prefix (`rest`: the segments after
 /// it) is the lock API's; everything else there is the admin surface's.
+/// The paths only this API has are its own whatever the method (a wrong one
+/// gets `405`); on the paths it shares with the admin API (`locks`,
+/// `locks/{token}`), only its methods are.
 pub fn serves(method: &Method, rest: &[String]) -> bool {
     let segments: Vec<&str> = rest.iter().map(String::as_str).collect();
     matches!(
         (method.as_str(), segments.as_slice()),
         ("POST", ["api", "locks"])
-            | ("POST", ["api", "locks", _, "refresh"])
             | ("DELETE", ["api", "locks", _])
+            | (_, ["api", "locks", _, "refresh"])
+            | (_, ["api", "events"])
+            | (_, ["api", "openapi.json"])
     )
+}
+
+/// The methods of the paths only this API has (for `Allow`).
+fn allowed(segments: &[&str]) -> &'static str {
+    match segments {
+        ["api", "openapi.json"] => "GET, HEAD",
+        ["api", "events"] => "GET",
+        _ => "POST",
+    }
 }
 
 impl LockApiService {
@@ -60,11 +85,17 @@ impl LockApiService {
         max_body: u64,
     ) -> Self {
         Self {
+            events: Arc::new(EventStreams::new(Arc::clone(&authority), !show_holder)),
             authority,
             authentication,
             show_holder,
             max_body,
         }
+    }
+
+    /// Ends every event stream: the server is shutting down.
+    pub fn close_streams(&self) {
+        self.events.close();
     }
 
     /// Serves one request that `serves` said is ours.
@@ -92,6 +123,33 @@ impl LockApiService {
         requester: Requester,
         rest: Vec<String>,
     ) -> Result<Response<Body>, Problem> {
+        let segments: Vec<&str> = rest.iter().map(String::as_str).collect();
+        let method = parts.method.as_str();
+        // Reading: every user. Their request bodies are never read.
+        match (method, segments.as_slice()) {
+            ("GET", ["api", "events"]) => {
+                self.authorize_reader(&requester)?;
+                refuse_cross_site(&parts.headers)?;
+                return self
+                    .events
+                    .open(&parts.headers, parts.uri.query(), &requester)
+                    .await;
+            }
+            ("GET" | "HEAD", ["api", "openapi.json"]) => {
+                self.authorize_reader(&requester)?;
+                return Ok(json_text_response(OPENAPI));
+            }
+            ("POST", ["api", "locks"] | ["api", "locks", _, "refresh"])
+            | ("DELETE", ["api", "locks", _]) => {}
+            (_, segments) => {
+                // Who may not use the endpoint learns that first.
+                self.authorize_reader(&requester)?;
+                return Err(Problem::method_not_allowed(
+                    &parts.method,
+                    allowed(segments),
+                ));
+            }
+        }
         self.authorize(&requester)?;
         refuse_cross_site(&parts.headers)?;
         let body = read_limited(body, self.max_body).await?;
@@ -212,6 +270,14 @@ impl LockApiService {
         }
     }
 
+    /// With users: anyone logged in (read-only users too).
+    fn authorize_reader(&self, requester: &Requester) -> Result<(), Problem> {
+        match (&requester.principal, self.authentication) {
+            (None, true) => Err(AuthError::Missing.into()),
+            _ => Ok(()),
+        }
+    }
+
     /// Runs authority calls (blocking store work) on tokio's blocking pool.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -278,5 +344,15 @@ fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response<
         HeaderValue::from_static("application/json"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A JSON document kept as text.
+fn json_text_response(text: &'static str) -> Response<Body> {
+    let mut response = Response::new(body::full(text));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }

@@ -23,6 +23,8 @@ pub struct Problem {
     /// Members beside the standard ones (`resource`, `holder`, ...).
     extra: Vec<(&'static str, Value)>,
     retry_after: Option<u64>,
+    /// The methods a `405` names in `Allow`.
+    allow: Option<&'static str>,
 }
 
 impl Problem {
@@ -33,7 +35,19 @@ impl Problem {
             detail: detail.into(),
             extra: Vec::new(),
             retry_after: None,
+            allow: None,
         }
+    }
+
+    /// 405 for a method the endpoint does not have; `allow` lists those it has.
+    pub fn method_not_allowed(method: &http::Method, allow: &'static str) -> Self {
+        let mut problem = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            format!("{method} is not allowed here; {allow} is"),
+        );
+        problem.allow = Some(allow);
+        problem
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -59,7 +73,7 @@ impl Problem {
         self
     }
 
-    fn retry(mut self, seconds: u64) -> Self {
+    pub fn retry(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
     }
@@ -165,6 +179,9 @@ impl Problem {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(allow) = self.allow {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(

@@ -1,6 +1,6 @@
 //! The lock API's JSON: what clients send, and locks as they are answered.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::problem::Problem;
 use crate::authority::view::{owner_text, rfc3339};
@@ -17,9 +17,11 @@ pub struct CreateBody {
     pub path: Option<String>,
     pub scope: Option<String>,
     pub depth: Option<DepthValue>,
+    #[serde(default, deserialize_with = "whole_seconds")]
     pub ttl_seconds: Option<u64>,
     pub owner: Option<String>,
     pub reason: Option<String>,
+    #[serde(default, deserialize_with = "whole_seconds")]
     pub wait_seconds: Option<u64>,
 }
 
@@ -27,7 +29,7 @@ pub struct CreateBody {
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum DepthValue {
-    Number(u64),
+    Number(serde_json::Number),
     Text(String),
 }
 
@@ -35,7 +37,26 @@ pub enum DepthValue {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
+    #[serde(default, deserialize_with = "whole_seconds")]
     pub ttl_seconds: Option<u64>,
+}
+
+/// A number of seconds: a whole number, written `60` or `60.0` (JSON has
+/// one kind of number, and some clients write every number with a point).
+fn whole_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(f))
+            // In range and whole: the conversion is exact (or saturates at the top).
+            .map(|f| f as u64)
+    });
+    whole.map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!("expected a whole number of seconds, not {number}"))
+    })
 }
 
 impl CreateBody {
@@ -62,7 +83,8 @@ impl CreateBody {
     pub fn depth(&self) -> Result<LockDepth, Problem> {
         let refused = || Problem::bad_request("depth must be \"0\" or \"infinity\"");
         match &self.depth {
-            None | Some(DepthValue::Number(0)) => Ok(LockDepth::Zero),
+            None => Ok(LockDepth::Zero),
+            Some(DepthValue::Number(n)) if n.as_f64() == Some(0.0) => Ok(LockDepth::Zero),
             Some(DepthValue::Text(text)) => LockDepth::parse(text).ok_or_else(refused),
             Some(DepthValue::Number(_)) => Err(refused()),
         }
@@ -104,7 +126,7 @@ fn text_field<'a>(name: &str, value: Option<&'a str>) -> Result<Option<&'a str>,
 }
 
 /// A served path as JSON gives it: `/docs/plan.odt`, not percent-encoded.
-fn served_path(path: &str) -> Result<ResourcePath, Problem> {
+pub(super) fn served_path(path: &str) -> Result<ResourcePath, Problem> {
     let bad = |why: String| Problem::bad_request(format!("invalid path {path:?}: {why}"));
     let rest = path
         .strip_prefix('/')
@@ -150,6 +172,50 @@ impl LockJson {
             created_at: rfc3339(lock.created),
             expires_at: rfc3339(lock.expires),
             ttl_seconds: lock.timeout_seconds,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(json: &str) -> Result<CreateBody, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn seconds_are_whole_numbers_written_either_way() {
+        let body = create(r#"{"key": "a", "ttl_seconds": 60.0, "wait_seconds": 5}"#).unwrap();
+        assert_eq!((body.ttl_seconds, body.wait_seconds), (Some(60), Some(5)));
+        assert_eq!(create(r#"{"key": "a"}"#).unwrap().ttl_seconds, None);
+        assert_eq!(
+            create(r#"{"key": "a", "ttl_seconds": null}"#)
+                .unwrap()
+                .ttl_seconds,
+            None
+        );
+        for bad in ["1.5", "-1", "-1.0", "1e300", "\"60\"", "true"] {
+            let error = create(&format!(r#"{{"key": "a", "ttl_seconds": {bad}}}"#))
+                .expect_err(bad)
+                .to_string();
+            assert!(error.contains("number"), "{bad}: {error}");
+        }
+        let refresh: RefreshBody = serde_json::from_str(r#"{"ttl_seconds": 30.0}"#).unwrap();
+        assert_eq!(refresh.ttl_seconds, Some(30));
+    }
+
+    #[test]
+    fn depth_is_zero_or_infinity() {
+        for zero in ["0", "0.0", "\"0\""] {
+            let body = create(&format!(r#"{{"key": "a", "depth": {zero}}}"#)).unwrap();
+            assert_eq!(body.depth().ok(), Some(LockDepth::Zero), "{zero}");
+        }
+        let body = create(r#"{"key": "a", "depth": "infinity"}"#).unwrap();
+        assert_eq!(body.depth().ok(), Some(LockDepth::Infinity));
+        for bad in ["1", "\"1\"", "-0.5"] {
+            let body = create(&format!(r#"{{"key": "a", "depth": {bad}}}"#)).unwrap();
+            assert!(body.depth().is_err(), "{bad}");
         }
     }
 }

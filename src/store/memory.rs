@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{
-    AuditStore, CopyDepth, DEFAULT_HISTORY_LIMIT, DeadProperty, EventContext, HistoryFilter,
-    LockEvent, LockSelection, LockStats, LockStore, MemberProperties, Needs, PatchOp, PropertyName,
-    PropertyStore, StoreError, Writes, ensure_permitted, event_kind,
+    AuditStore, CopyDepth, DEFAULT_HISTORY_LIMIT, DeadProperty, EventContext, EventRange,
+    HistoryFilter, LockEvent, LockSelection, LockStats, LockStore, MemberProperties, Needs,
+    PatchOp, PropertyName, PropertyStore, StoreError, Writes, ensure_permitted, event_kind,
 };
 use crate::authority::permit::WritePermit;
 use crate::locks::{
@@ -300,17 +300,7 @@ impl AuditStore for MemoryStore {
             .events
             .iter()
             .filter(|e| filter.since.is_none_or(|since| e.at_ms >= since.0))
-            .filter(|e| {
-                filter.path.as_ref().is_none_or(|path| {
-                    let key = path.key();
-                    let prefix = if path.is_root() {
-                        String::new()
-                    } else {
-                        key.clone()
-                    };
-                    e.path == key || e.path.starts_with(&format!("{prefix}/"))
-                })
-            })
+            .filter(|e| at_or_below(&e.path, filter.path.as_ref()))
             .cloned()
             .collect();
         events.sort_by_key(|e| std::cmp::Reverse((e.at_ms, e.id)));
@@ -340,6 +330,43 @@ impl AuditStore for MemoryStore {
         state.events.retain(|e| e.at_ms >= before.0);
         Ok((was - state.events.len()) as u64)
     }
+
+    fn events_after(&self, range: &EventRange) -> Result<Vec<LockEvent>, StoreError> {
+        // Events are kept in id order.
+        Ok(self
+            .state()
+            .events
+            .iter()
+            .filter(|e| e.id > range.after && e.id <= range.up_to)
+            .filter(|e| at_or_below(&e.path, range.path.as_ref()))
+            .take(range.limit())
+            .cloned()
+            .collect())
+    }
+
+    fn event_ids_after(&self, after: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
+        Ok(self
+            .state()
+            .events
+            .iter()
+            .map(|e| e.id)
+            .filter(|id| *id > after)
+            .take(limit)
+            .collect())
+    }
+
+    fn last_event_id(&self) -> Result<u64, StoreError> {
+        Ok(self.state().events.last().map_or(0, |e| e.id))
+    }
+}
+
+/// Whether an event's stored path is `path` or below it (any: `None`).
+fn at_or_below(event_path: &str, path: Option<&ResourcePath>) -> bool {
+    path.is_none_or(|path| {
+        let key = path.key();
+        let prefix = if path.is_root() { "" } else { key.as_str() };
+        event_path == key || event_path.starts_with(&format!("{prefix}/"))
+    })
 }
 
 /// The properties stored for `path` and (for `Tree`) its descendants.

@@ -448,6 +448,22 @@ pub trait AuditStore: Send + Sync {
     fn stats(&self, now: Timestamp) -> Result<LockStats, StoreError>;
     /// Deletes audit events older than `before`; returns how many.
     fn prune_history(&self, before: Timestamp) -> Result<u64, StoreError>;
+    /// The events of `range`, lowest id first: what a follower of the
+    /// trail (the event stream) reads next.
+    fn events_after(&self, range: &EventRange) -> Result<Vec<LockEvent>, StoreError>;
+    /// The ids of the events after `after`, whatever their path, ascending,
+    /// at most `limit`: a follower finds in them the ids not visible yet.
+    fn event_ids_after(&self, after: u64, limit: usize) -> Result<Vec<u64>, StoreError>;
+    /// The highest id of a stored event (0 when there is none).
+    fn last_event_id(&self) -> Result<u64, StoreError>;
+    /// How long an event id may stay invisible while a higher one is
+    /// visible: ids are drawn when an event is written and seen when its
+    /// transaction commits, and concurrent transactions may commit out of
+    /// order. Zero for an engine whose writers commit one after the other
+    /// (a gap in the ids is then for good: a pruned event).
+    fn event_id_grace(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 /// Lock counts, read when metrics are scraped.
@@ -500,6 +516,30 @@ pub struct HistoryFilter {
 
 /// The most events one history read returns when the filter says 0.
 pub const DEFAULT_HISTORY_LIMIT: usize = 1000;
+
+/// A slice of the audit trail by id, for followers: the events with
+/// `after < id <= up_to` (at `path` or below it, when given). Ids are never
+/// given twice, so a follower resumes from the last id it saw.
+#[derive(Debug, Clone)]
+pub struct EventRange {
+    pub after: u64,
+    pub up_to: u64,
+    /// Events at this path or below it; `None`: every event.
+    pub path: Option<ResourcePath>,
+    /// At most this many (0: `DEFAULT_HISTORY_LIMIT`).
+    pub limit: usize,
+}
+
+impl EventRange {
+    /// The limit, with 0 meaning the default.
+    pub fn limit(&self) -> usize {
+        if self.limit == 0 {
+            DEFAULT_HISTORY_LIMIT
+        } else {
+            self.limit
+        }
+    }
+}
 
 /// The audit event kind of a change, and the lock or hold it concerns.
 pub fn event_kind(change: &crate::locks::LockChange) -> Option<&'static str> {

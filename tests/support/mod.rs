@@ -15,8 +15,8 @@
 //! namespace-aware reader), `lock` (LOCK, UNLOCK, If headers, `DAV:error`
 //! checks), `users` (htpasswd, Basic credentials, requests as a user),
 //! `admin` (admin commands, API JSON, holds), `process` (several servers on
-//! one state, kill -9, clients that start together) and `raw` (HTTP on a
-//! bare socket).
+//! one state, kill -9, clients that start together), `raw` (HTTP on a
+//! bare socket) and `sse` (a Server-Sent Events client).
 #![allow(dead_code)]
 
 pub mod admin;
@@ -27,6 +27,7 @@ pub mod lockapi;
 pub mod pg;
 pub mod process;
 mod raw;
+pub mod sse;
 pub mod users;
 pub mod xml;
 

@@ -171,3 +171,93 @@ pub(super) fn pruning_keeps_recent_events_and_counters(stores: &Stores) {
     );
     assert_eq!(stats.held_by_scope, vec![("shared".to_owned(), 2)]);
 }
+
+pub(super) fn followers_read_events_by_id_and_ids_are_never_given_twice(stores: &Stores) {
+    let audit = &stores.audit;
+    assert_eq!(audit.last_event_id().unwrap(), 0, "no events yet");
+    assert!(audit.event_ids_after(0, 10).unwrap().is_empty());
+    // Written in one order, at times out of that order: followers go by id.
+    acquire(
+        stores,
+        "urn:uuid:a",
+        "/docs/a.txt",
+        Some("ana"),
+        T0.plus_seconds(5),
+    );
+    acquire(stores, "urn:uuid:o", "#/orders/42", Some("bob"), T0);
+    acquire(
+        stores,
+        "urn:uuid:b",
+        "/docs",
+        Some("bob"),
+        T0.plus_seconds(1),
+    );
+    acquire(stores, "urn:uuid:c", "/docs-old", None, T0.plus_seconds(2));
+    let ids = audit.event_ids_after(0, 10).unwrap();
+    assert_eq!(ids.len(), 4);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ascending: {ids:?}");
+    assert_eq!(audit.last_event_id().unwrap(), ids[3]);
+    assert_eq!(audit.event_ids_after(ids[0], 2).unwrap(), ids[1..3]);
+    assert!(audit.event_ids_after(ids[3], 10).unwrap().is_empty());
+
+    let range = |after: u64, up_to: u64, path: Option<&str>, limit: usize| -> Vec<String> {
+        audit
+            .events_after(&EventRange {
+                after,
+                up_to,
+                path: path.map(p),
+                limit,
+            })
+            .unwrap()
+            .into_iter()
+            .map(|e| e.token.unwrap_or_default())
+            .collect()
+    };
+    let last = ids[3];
+    assert_eq!(
+        range(0, last, None, 0),
+        ["urn:uuid:a", "urn:uuid:o", "urn:uuid:b", "urn:uuid:c"],
+        "every event, lowest id first"
+    );
+    assert_eq!(range(ids[0], ids[2], None, 0), ["urn:uuid:o", "urn:uuid:b"]);
+    assert_eq!(range(0, last, None, 1), ["urn:uuid:a"], "the limit");
+    assert_eq!(
+        range(0, last, Some("/docs"), 0),
+        ["urn:uuid:a", "urn:uuid:b"],
+        "a path and below it, not its namesakes"
+    );
+    assert_eq!(
+        range(0, last, Some("/"), 0).len(),
+        3,
+        "the tree, no records"
+    );
+    assert_eq!(range(0, last, Some("#/orders"), 0), ["urn:uuid:o"]);
+    assert!(range(0, last, Some("/nothing"), 0).is_empty());
+    let event = audit
+        .events_after(&EventRange {
+            after: ids[0],
+            up_to: ids[1],
+            path: None,
+            limit: 0,
+        })
+        .unwrap();
+    assert_eq!(event.len(), 1);
+    let e = &event[0];
+    assert_eq!(
+        (e.id, e.kind.as_str(), e.path.as_str(), e.holder.as_deref()),
+        (ids[1], "acquired", "#/orders/42", Some("bob"))
+    );
+    assert_eq!(
+        (e.at_ms, e.actor.as_deref(), e.user_agent.as_deref()),
+        (T0.0, Some("bob"), Some("conformance/1"))
+    );
+
+    // Pruning the whole trail does not make ids start again: a follower
+    // that saw `last` must see the next event.
+    assert_eq!(audit.prune_history(T0.plus_seconds(3600)).unwrap(), 4);
+    acquire(stores, "urn:uuid:d", "/d", None, T0.plus_seconds(7200));
+    let after_pruning = audit.event_ids_after(0, 10).unwrap();
+    assert_eq!(after_pruning.len(), 1);
+    assert!(after_pruning[0] > last, "{after_pruning:?} after {last}");
+    assert_eq!(range(last, u64::MAX >> 1, None, 0), ["urn:uuid:d"]);
+}

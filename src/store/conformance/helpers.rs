@@ -8,8 +8,8 @@ pub use crate::locks::{
     WriteIntent,
 };
 pub use crate::store::{
-    CopyDepth, DeadProperty, EventContext, HistoryFilter, LockSelection, Needs, PatchOp,
-    PropertyName, Stores, Writes,
+    CopyDepth, DeadProperty, EventContext, EventRange, HistoryFilter, LockSelection, Needs,
+    PatchOp, PropertyName, Stores, Writes,
 };
 
 pub const T0: Timestamp = Timestamp(1_000_000);

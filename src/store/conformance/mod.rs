@@ -78,6 +78,10 @@ const CHECKS: &[(&str, Check)] = &[
         pruning_keeps_recent_events_and_counters,
     ),
     (
+        "followers_read_events_by_id_and_ids_are_never_given_twice",
+        followers_read_events_by_id_and_ids_are_never_given_twice,
+    ),
+    (
         "record_keys_are_a_realm_of_their_own",
         record_keys_are_a_realm_of_their_own,
     ),

@@ -2,14 +2,59 @@
 
 use super::PostgresStore;
 use super::rows::{HOLD_COLUMNS, query_holds};
-use crate::locks::{Hold, Timestamp};
+use std::time::Duration;
+
+use crate::locks::{Hold, ResourcePath, Timestamp};
 use crate::store::keys::{member_range, millis};
 use crate::store::{
-    AuditStore, DEFAULT_HISTORY_LIMIT, HistoryFilter, LockEvent, LockStats, StoreError,
+    AuditStore, DEFAULT_HISTORY_LIMIT, EventRange, HistoryFilter, LockEvent, LockStats, StoreError,
 };
 
 /// Audit events deleted per transaction when pruning.
 const PRUNE_BATCH: i64 = 10_000;
+
+/// How long a follower of the trail waits for an id below a visible one.
+/// An event's id is drawn from the `bigserial` when the decision writes it,
+/// at the end of its transaction, and becomes visible at the commit a few
+/// milliseconds later; concurrent decisions on several connections or nodes
+/// commit in any order, and one that rolls back (a lost race, run again)
+/// leaves its ids unused for good. docs/locking.md, "Following the trail".
+const EVENT_ID_GRACE: Duration = Duration::from_secs(2);
+
+/// The columns `event_from_row` reads, in its order.
+const EVENT_COLUMNS: &str =
+    "id, at_ms, kind, path, token, holder, actor, client_address, user_agent, reason";
+
+fn event_from_row(row: &tokio_postgres::Row) -> Result<LockEvent, StoreError> {
+    Ok(LockEvent {
+        id: u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0),
+        at_ms: u64::try_from(row.try_get::<_, i64>(1)?).unwrap_or(0),
+        kind: row.try_get(2)?,
+        path: row.try_get(3)?,
+        token: row.try_get(4)?,
+        holder: row.try_get(5)?,
+        actor: row.try_get(6)?,
+        client_address: row.try_get(7)?,
+        user_agent: row.try_get(8)?,
+        reason: row.try_get(9)?,
+    })
+}
+
+/// The text key and member range of an optional path filter (a `NULL` key
+/// matches everything in the queries below).
+fn path_filter(path: Option<&ResourcePath>) -> (Option<String>, String, String) {
+    match path {
+        Some(path) => {
+            let (lo, hi) = member_range(path);
+            (Some(path.key()), lo, hi)
+        }
+        None => (None, String::new(), String::new()),
+    }
+}
+
+fn sql_int(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
 
 impl AuditStore for PostgresStore {
     fn holds(&self, now: Timestamp) -> Result<Vec<Hold>, StoreError> {
@@ -23,51 +68,81 @@ impl AuditStore for PostgresStore {
     }
 
     fn history(&self, filter: &HistoryFilter) -> Result<Vec<LockEvent>, StoreError> {
-        let (key, lo, hi) = match &filter.path {
-            Some(path) => {
-                let (lo, hi) = member_range(path);
-                (Some(path.key()), lo, hi)
-            }
-            None => (None, String::new(), String::new()),
-        };
+        let (key, lo, hi) = path_filter(filter.path.as_ref());
         let limit = if filter.limit == 0 {
             DEFAULT_HISTORY_LIMIT
         } else {
             filter.limit
         };
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = sql_int(limit);
         let since = filter.since.map_or(0, millis);
         self.block(async {
             let client = self.pool.get().await?;
             let statement = client
-                .prepare_cached(
-                    "SELECT id, at_ms, kind, path, token, holder, actor, client_address, \
-                     user_agent, reason FROM lock_event \
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM lock_event \
                      WHERE ($1::text IS NULL OR path = $1 OR (path >= $2 AND path < $3)) \
                        AND at_ms >= $4 \
-                     ORDER BY at_ms DESC, id DESC LIMIT $5",
-                )
+                     ORDER BY at_ms DESC, id DESC LIMIT $5"
+                ))
                 .await?;
             let rows = client
                 .query(&statement, &[&key, &lo, &hi, &since, &limit])
                 .await?;
+            rows.iter().map(event_from_row).collect()
+        })
+    }
+
+    fn events_after(&self, range: &EventRange) -> Result<Vec<LockEvent>, StoreError> {
+        let (key, lo, hi) = path_filter(range.path.as_ref());
+        let (after, up_to, limit) = (
+            sql_int(range.after),
+            sql_int(range.up_to),
+            sql_int(range.limit()),
+        );
+        self.block(async {
+            let client = self.pool.get().await?;
+            let statement = client
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM lock_event \
+                     WHERE id > $1 AND id <= $2 \
+                       AND ($3::text IS NULL OR path = $3 OR (path >= $4 AND path < $5)) \
+                     ORDER BY id LIMIT $6"
+                ))
+                .await?;
+            let rows = client
+                .query(&statement, &[&after, &up_to, &key, &lo, &hi, &limit])
+                .await?;
+            rows.iter().map(event_from_row).collect()
+        })
+    }
+
+    fn event_ids_after(&self, after: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
+        let (after, limit) = (sql_int(after), sql_int(limit));
+        self.block(async {
+            let client = self.pool.get().await?;
+            let statement = client
+                .prepare_cached("SELECT id FROM lock_event WHERE id > $1 ORDER BY id LIMIT $2")
+                .await?;
+            let rows = client.query(&statement, &[&after, &limit]).await?;
             rows.iter()
-                .map(|row| {
-                    Ok(LockEvent {
-                        id: u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0),
-                        at_ms: u64::try_from(row.try_get::<_, i64>(1)?).unwrap_or(0),
-                        kind: row.try_get(2)?,
-                        path: row.try_get(3)?,
-                        token: row.try_get(4)?,
-                        holder: row.try_get(5)?,
-                        actor: row.try_get(6)?,
-                        client_address: row.try_get(7)?,
-                        user_agent: row.try_get(8)?,
-                        reason: row.try_get(9)?,
-                    })
-                })
+                .map(|row| Ok(u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0)))
                 .collect()
         })
+    }
+
+    fn last_event_id(&self) -> Result<u64, StoreError> {
+        self.block(async {
+            let client = self.pool.get().await?;
+            let row = client
+                .query_one("SELECT coalesce(max(id), 0) FROM lock_event", &[])
+                .await?;
+            Ok(u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0))
+        })
+    }
+
+    fn event_id_grace(&self) -> Duration {
+        EVENT_ID_GRACE
     }
 
     fn stats(&self, now: Timestamp) -> Result<LockStats, StoreError> {

@@ -4,11 +4,46 @@ use rusqlite::params;
 
 use super::SqliteStore;
 use super::rows::{HOLD_COLUMNS, query_holds};
-use crate::locks::{Hold, Timestamp};
+use crate::locks::{Hold, ResourcePath, Timestamp};
 use crate::store::keys::{member_range, millis};
 use crate::store::{
-    AuditStore, DEFAULT_HISTORY_LIMIT, HistoryFilter, LockEvent, LockStats, StoreError,
+    AuditStore, DEFAULT_HISTORY_LIMIT, EventRange, HistoryFilter, LockEvent, LockStats, StoreError,
 };
+
+/// The columns `event_from_row` reads, in its order.
+const EVENT_COLUMNS: &str =
+    "id, at_ms, kind, path, token, holder, actor, client_address, user_agent, reason";
+
+fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LockEvent> {
+    Ok(LockEvent {
+        id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
+        at_ms: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+        kind: row.get(2)?,
+        path: row.get(3)?,
+        token: row.get(4)?,
+        holder: row.get(5)?,
+        actor: row.get(6)?,
+        client_address: row.get(7)?,
+        user_agent: row.get(8)?,
+        reason: row.get(9)?,
+    })
+}
+
+/// The text key and member range of an optional path filter (`None` keys
+/// match everything in the queries below).
+fn path_filter(path: Option<&ResourcePath>) -> (Option<String>, String, String) {
+    match path {
+        Some(path) => {
+            let (lo, hi) = member_range(path);
+            (Some(path.key()), lo, hi)
+        }
+        None => (None, String::new(), String::new()),
+    }
+}
+
+fn sql_int(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
 
 /// Adds the events recorded since the last count to the per-kind counters
 /// (inside a write transaction).
@@ -42,48 +77,64 @@ impl AuditStore for SqliteStore {
 
     fn history(&self, filter: &HistoryFilter) -> Result<Vec<LockEvent>, StoreError> {
         let conn = self.connection()?;
-        let (key, lo, hi) = match &filter.path {
-            Some(path) => {
-                let (lo, hi) = member_range(path);
-                (Some(path.key()), lo, hi)
-            }
-            None => (None, String::new(), String::new()),
-        };
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, at_ms, kind, path, token, holder, actor, client_address, user_agent, reason
-             FROM lock_event
+        let (key, lo, hi) = path_filter(filter.path.as_ref());
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM lock_event
              WHERE (?1 IS NULL OR path = ?1 OR (path >= ?2 AND path < ?3)) AND at_ms >= ?4
-             ORDER BY at_ms DESC, id DESC LIMIT ?5",
-        )?;
+             ORDER BY at_ms DESC, id DESC LIMIT ?5"
+        ))?;
         let limit = if filter.limit == 0 {
             DEFAULT_HISTORY_LIMIT
         } else {
             filter.limit
         };
         let rows = stmt.query_map(
+            params![key, lo, hi, filter.since.map_or(0, millis), sql_int(limit)],
+            event_from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn events_after(&self, range: &EventRange) -> Result<Vec<LockEvent>, StoreError> {
+        let conn = self.connection()?;
+        let (key, lo, hi) = path_filter(range.path.as_ref());
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM lock_event
+             WHERE id > ?1 AND id <= ?2
+               AND (?3 IS NULL OR path = ?3 OR (path >= ?4 AND path < ?5))
+             ORDER BY id LIMIT ?6"
+        ))?;
+        let rows = stmt.query_map(
             params![
+                sql_int(range.after),
+                sql_int(range.up_to),
                 key,
                 lo,
                 hi,
-                filter.since.map_or(0, millis),
-                i64::try_from(limit).unwrap_or(i64::MAX)
+                sql_int(range.limit())
             ],
-            |row| {
-                Ok(LockEvent {
-                    id: u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
-                    at_ms: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
-                    kind: row.get(2)?,
-                    path: row.get(3)?,
-                    token: row.get(4)?,
-                    holder: row.get(5)?,
-                    actor: row.get(6)?,
-                    client_address: row.get(7)?,
-                    user_agent: row.get(8)?,
-                    reason: row.get(9)?,
-                })
-            },
+            event_from_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn event_ids_after(&self, after: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
+        let conn = self.connection()?;
+        let mut stmt =
+            conn.prepare_cached("SELECT id FROM lock_event WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+        let rows = stmt.query_map(params![sql_int(after), sql_int(limit)], |row| {
+            Ok(u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn last_event_id(&self) -> Result<u64, StoreError> {
+        let id: i64 = self.connection()?.query_row(
+            "SELECT coalesce(max(id), 0) FROM lock_event",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(u64::try_from(id).unwrap_or(0))
     }
 
     fn stats(&self, now: Timestamp) -> Result<LockStats, StoreError> {

@@ -103,6 +103,36 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE fencing (last INTEGER NOT NULL);
     INSERT INTO fencing (last) VALUES (0);
     ",
+    // 4: audit event ids are never given twice (AUTOINCREMENT): a plain
+    // rowid restarts below a pruned maximum once the trail is empty, and
+    // followers of the event stream resume from the last id they saw. The
+    // sequence starts above every id given so far, counted ones included.
+    "
+    CREATE TABLE lock_event_v4 (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms          INTEGER NOT NULL,
+        kind           TEXT NOT NULL,
+        path           TEXT NOT NULL,
+        token          TEXT,
+        holder         TEXT,
+        actor          TEXT,
+        client_address TEXT,
+        user_agent     TEXT,
+        reason         TEXT
+    );
+    INSERT INTO lock_event_v4 (id, at_ms, kind, path, token, holder, actor, client_address,
+                               user_agent, reason)
+        SELECT id, at_ms, kind, path, token, holder, actor, client_address, user_agent, reason
+        FROM lock_event;
+    DROP TABLE lock_event;
+    ALTER TABLE lock_event_v4 RENAME TO lock_event;
+    CREATE INDEX lock_event_path ON lock_event (path);
+    CREATE INDEX lock_event_at ON lock_event (at_ms);
+    DELETE FROM sqlite_sequence WHERE name = 'lock_event';
+    INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'lock_event', max(coalesce((SELECT max(id) FROM lock_event), 0),
+                                 (SELECT id FROM lock_event_counted));
+    ",
 ];
 
 /// The version a fully migrated database has.

@@ -187,6 +187,47 @@ fn an_older_database_is_migrated_with_its_counts() {
     );
 }
 
+/// Event ids from before migration 4 (a plain rowid) stay, and the ids
+/// after them are never given again, even once the trail is pruned empty.
+#[test]
+fn event_ids_stay_unique_across_the_migration_and_pruning() {
+    let dir = tempfile::tempdir().unwrap();
+    let acquire = |s: &Stores, token: &str, root: &str, at: Timestamp| {
+        s.locks
+            .transact(&needs(root), at, &EventContext::default(), &mut |table| {
+                LockRules::default()
+                    .acquire(table, lock_request(token, root), at)
+                    .is_ok()
+            })
+            .unwrap();
+    };
+    {
+        let s = stores(dir.path());
+        acquire(&s, "urn:uuid:1", "/a", T0);
+        acquire(&s, "urn:uuid:2", "/b", T0);
+    }
+    {
+        // Back to version 3: the trail as a plain rowid table.
+        let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE old_event AS SELECT * FROM lock_event;
+             DROP TABLE lock_event; DELETE FROM sqlite_sequence;
+             CREATE TABLE lock_event (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,
+                 kind TEXT NOT NULL, path TEXT NOT NULL, token TEXT, holder TEXT, actor TEXT,
+                 client_address TEXT, user_agent TEXT, reason TEXT);
+             INSERT INTO lock_event SELECT * FROM old_event; DROP TABLE old_event;
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    }
+    let s = stores(dir.path());
+    let before = s.audit.event_ids_after(0, 10).unwrap();
+    assert_eq!(before, [1, 2], "the events are kept");
+    assert_eq!(s.audit.prune_history(T0.plus_seconds(1)).unwrap(), 2);
+    acquire(&s, "urn:uuid:3", "/c", T0.plus_seconds(2));
+    assert_eq!(s.audit.event_ids_after(0, 10).unwrap(), [3]);
+}
+
 #[test]
 fn a_database_from_a_newer_deadbolt_is_refused() {
     let dir = tempfile::tempdir().unwrap();
