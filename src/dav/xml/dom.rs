@@ -7,7 +7,7 @@
 //! lock owners are stored and given back unchanged.
 
 use quick_xml::NsReader;
-use quick_xml::escape::{escape, partial_escape};
+use quick_xml::escape::{escape, partial_escape, unescape};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 
@@ -232,9 +232,15 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
 
 fn namespace_of(resolved: ResolveResult, what: &str) -> Result<String, XmlError> {
     match resolved {
-        ResolveResult::Bound(ns) => std::str::from_utf8(ns.as_ref())
-            .map(str::to_owned)
-            .map_err(|_| XmlError::Malformed("namespace is not UTF-8".into())),
+        // The resolver hands back the declaration's value as written; the
+        // namespace name is that value unescaped (`&amp;` is `&`).
+        ResolveResult::Bound(ns) => {
+            let written = std::str::from_utf8(ns.as_ref())
+                .map_err(|_| XmlError::Malformed("namespace is not UTF-8".into()))?;
+            unescape(written)
+                .map(|name| name.into_owned())
+                .map_err(|e| XmlError::Malformed(e.to_string()))
+        }
         ResolveResult::Unbound => Ok(String::new()),
         ResolveResult::Unknown(prefix) => Err(XmlError::Malformed(format!(
             "undeclared namespace prefix '{}' on {what}",
@@ -340,6 +346,27 @@ mod tests {
     fn nesting_is_capped() {
         let body = "<a>".repeat(MAX_DEPTH + 1) + &"</a>".repeat(MAX_DEPTH + 1);
         assert_eq!(parse(body.as_bytes()), Err(XmlError::TooDeep(MAX_DEPTH)));
+    }
+
+    /// Fuzz finding (xml_bodies, crash-71c08f7f): a namespace name is the
+    /// declaration's value unescaped, like any attribute value. It was kept
+    /// as written, so `urn:a&amp;b` named the namespace `urn:a&amp;b`, and
+    /// each `to_xml` escaped it once more.
+    #[test]
+    fn escaped_namespace_names_are_unescaped_and_round_trip() {
+        let body = br#"<a xmlns="urn:a&amp;b"><p:b xmlns:p="urn:&quot;q&#34;&lt;" p:c="1"/></a>"#;
+        let root = parse(body).unwrap();
+        assert_eq!(root.namespace, "urn:a&b");
+        let child = root.child_elements().next().unwrap();
+        assert_eq!(child.namespace, "urn:\"q\"<");
+        assert_eq!(child.attributes[0].namespace, "urn:\"q\"<");
+        for element in [&root, child] {
+            assert_eq!(parse(element.to_xml().as_bytes()).as_ref(), Ok(element));
+        }
+        assert!(matches!(
+            parse(br#"<a xmlns="urn:a&b"/>"#),
+            Err(XmlError::Malformed(_))
+        ));
     }
 
     #[test]
