@@ -258,9 +258,28 @@ fn normalized(element: &Element, outermost: bool) -> Element {
 }
 
 /// Depth is capped, adjacent text is merged, `lang` is inherited unless set.
+/// Names are XML names without a colon (Namespaces in XML `NCName`), and
+/// text, attribute values and namespace names hold only XML characters, so
+/// that what is stored and given back to clients is well-formed XML.
 fn check_tree(element: &Element, depth: usize) {
     assert!(depth <= MAX_DEPTH);
-    assert!(!element.local.is_empty());
+    assert!(
+        is_ncname(&element.local),
+        "element name {:?}",
+        element.local
+    );
+    assert!(is_xml_text(&element.namespace), "{:?}", element.namespace);
+    assert_ne!(element.namespace, XMLNS_NS);
+    for attribute in &element.attributes {
+        assert!(
+            is_ncname(&attribute.local),
+            "attribute {:?}",
+            attribute.local
+        );
+        assert!(is_xml_text(&attribute.value), "{:?}", attribute.value);
+        assert!(is_xml_text(&attribute.namespace));
+        assert_ne!(attribute.namespace, XMLNS_NS);
+    }
     let own_lang = element
         .attributes
         .iter()
@@ -272,7 +291,8 @@ fn check_tree(element: &Element, depth: usize) {
     let mut previous_was_text = false;
     for child in &element.children {
         match child {
-            Node::Text(_) => {
+            Node::Text(text) => {
+                assert!(is_xml_text(text), "text {text:?}");
                 assert!(!previous_was_text, "adjacent text nodes");
                 previous_was_text = true;
             }
@@ -289,4 +309,36 @@ fn check_tree(element: &Element, depth: usize) {
             }
         }
     }
+}
+
+/// The namespace of `xmlns` declarations; no element or attribute is in it.
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+
+/// XML 1.0 `Char`, what a document may hold, even through a reference.
+fn is_xml_text(text: &str) -> bool {
+    text.chars().all(|c| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    })
+}
+
+/// Namespaces in XML 1.0 `NCName`: an XML 1.0 `Name` without ':'.
+fn is_ncname(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
+}
+
+/// XML 1.0 (fifth edition) `NameStartChar`, without ':'.
+fn is_name_start_char(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0 `NameChar`, without ':'.
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
