@@ -255,6 +255,7 @@ fn start_element(
     start: &BytesStart,
     inherited_lang: Option<String>,
 ) -> Result<Element, XmlError> {
+    check_qname(start.name().as_ref())?;
     let local = utf8(start.local_name().as_ref())?;
     let mut element = Element {
         namespace,
@@ -266,6 +267,7 @@ fn start_element(
     for attr in start.attributes() {
         let attr = attr.map_err(|e| XmlError::Malformed(e.to_string()))?;
         let key = attr.key;
+        check_qname(key.as_ref())?;
         let value = attr
             .unescape_value()
             .map_err(|e| XmlError::Malformed(e.to_string()))?
@@ -293,6 +295,47 @@ fn start_element(
         });
     }
     Ok(element)
+}
+
+/// Namespaces in XML 1.0 `QName`: an `NCName`, or two joined by ':'. The
+/// reader does not check names; without this, `<p:/>` or `<a}b>` would be
+/// kept, stored as a dead property and written into every PROPFIND answer
+/// that lists it, which then no client could parse.
+fn check_qname(name: &[u8]) -> Result<(), XmlError> {
+    let valid = std::str::from_utf8(name).is_ok_and(|name| match name.split_once(':') {
+        Some((prefix, local)) => is_ncname(prefix) && is_ncname(local),
+        None => is_ncname(name),
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(XmlError::Malformed(format!(
+            "{:?} is not an XML name",
+            String::from_utf8_lossy(name)
+        )))
+    }
+}
+
+/// `NCName`: an XML 1.0 `Name` without ':'.
+fn is_ncname(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
+}
+
+/// XML 1.0 (fifth edition) §2.3 `NameStartChar`, without ':'.
+fn is_name_start_char(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0 §2.3 `NameChar`, without ':'.
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, XmlError> {
@@ -340,6 +383,39 @@ mod tests {
             parse(br#"<a xmlns:bar=""/>"#),
             Err(XmlError::Malformed(_))
         ));
+    }
+
+    /// Fuzz finding (xml_bodies, crash-0dd5dc16, minimized to
+    /// `<D:propfind xmlns:D="A"><D:prop xmlns:Z="\0"><Z:/></D:prop></D:propfind>`,
+    /// then crash-26be6976): names were not checked, so an element could
+    /// have an empty local name or one with NUL, `~` or `}` in it.
+    #[test]
+    fn element_and_attribute_names_must_be_xml_names() {
+        for body in [
+            &br#"<a xmlns:Z="urn:z"><Z:/></a>"#[..],
+            b"<a\0b/>",
+            b"<a~b/>",
+            b"<1a/>",
+            b"<-a/>",
+            b"<:a/>",
+            br#"<a:b:c xmlns:a="urn:a"/>"#,
+            br#"<a b}c="1"/>"#,
+            br#"<a xmlns:1="urn:a"/>"#,
+            "<a\u{7f}/>".as_bytes(),
+        ] {
+            assert!(
+                matches!(parse(body), Err(XmlError::Malformed(_))),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        for body in [
+            "<\u{e9}t\u{e9}-1.x_y\u{b7}z/>",
+            r#"<p:a xmlns:p="urn:p" p:b="1" c="2" xml:lang="en"/>"#,
+            "<_\u{10000}/>",
+        ] {
+            assert!(parse(body.as_bytes()).is_ok(), "{body:?}");
+        }
     }
 
     #[test]
