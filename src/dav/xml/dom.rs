@@ -197,11 +197,13 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
                 let text = t
                     .unescape()
                     .map_err(|e| XmlError::Malformed(e.to_string()))?;
+                check_chars(&text, "text")?;
                 push_text(&mut stack, &text)?;
             }
             Event::CData(c) => {
                 let text = std::str::from_utf8(&c)
                     .map_err(|_| XmlError::Malformed("CDATA is not UTF-8".into()))?;
+                check_chars(text, "CDATA")?;
                 push_text(&mut stack, text)?;
             }
             Event::Eof => break,
@@ -237,9 +239,9 @@ fn namespace_of(resolved: ResolveResult, what: &str) -> Result<String, XmlError>
         ResolveResult::Bound(ns) => {
             let written = std::str::from_utf8(ns.as_ref())
                 .map_err(|_| XmlError::Malformed("namespace is not UTF-8".into()))?;
-            unescape(written)
-                .map(|name| name.into_owned())
-                .map_err(|e| XmlError::Malformed(e.to_string()))
+            let name = unescape(written).map_err(|e| XmlError::Malformed(e.to_string()))?;
+            check_chars(&name, "a namespace name")?;
+            Ok(name.into_owned())
         }
         ResolveResult::Unbound => Ok(String::new()),
         ResolveResult::Unknown(prefix) => Err(XmlError::Malformed(format!(
@@ -272,6 +274,7 @@ fn start_element(
             .unescape_value()
             .map_err(|e| XmlError::Malformed(e.to_string()))?
             .into_owned();
+        check_chars(&value, "an attribute value")?;
         if key.as_namespace_binding().is_some() {
             // XML Namespaces 1.0 §3: a prefix may not be bound to "".
             if key.as_ref() != b"xmlns" && value.is_empty() {
@@ -295,6 +298,24 @@ fn start_element(
         });
     }
     Ok(element)
+}
+
+/// XML 1.0 §2.2: a document holds only `Char`s, written or referenced
+/// (`&#1;` is as wrong as a raw U+0001). The reader does not check; what it
+/// let through would be stored and make every answer that gives it back
+/// unreadable to clients.
+fn check_chars(text: &str, what: &str) -> Result<(), XmlError> {
+    match text.chars().find(|&c| !is_xml_char(c)) {
+        None => Ok(()),
+        Some(c) => Err(XmlError::Malformed(format!(
+            "{what} holds U+{:04X}, which is not an XML character",
+            u32::from(c)
+        ))),
+    }
+}
+
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Namespaces in XML 1.0 `QName`: an `NCName`, or two joined by ':'. The
@@ -416,6 +437,34 @@ mod tests {
         ] {
             assert!(parse(body.as_bytes()).is_ok(), "{body:?}");
         }
+    }
+
+    /// Fuzz finding (xml_bodies, crash-e88999de): a namespace name of NUL
+    /// characters was kept; text and attribute values took any character,
+    /// written or referenced.
+    #[test]
+    fn only_xml_characters_are_accepted() {
+        for body in [
+            &b"<a xmlns=\"urn:\0\"/>"[..],
+            b"<a xmlns=\"urn:&#1;\"/>",
+            b"<a>\x01</a>",
+            b"<a>&#0;</a>",
+            b"<a>&#x1F;</a>",
+            b"<a><![CDATA[\x02]]></a>",
+            b"<a b=\"\x1b\"/>",
+            b"<a b=\"&#8;\"/>",
+            "<a>\u{FFFE}</a>".as_bytes(),
+            b"<a>&#xFFFF;</a>",
+        ] {
+            assert!(
+                matches!(parse(body), Err(XmlError::Malformed(_))),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let root = parse("<a b=\"&#9;&#13;\">\t\r\n&#x10FFFF;\u{E000}</a>".as_bytes()).unwrap();
+        assert_eq!(root.attributes[0].value, "\t\r");
+        assert_eq!(root.text_content(), "\t\r\n\u{10FFFF}\u{E000}");
     }
 
     #[test]
