@@ -16,6 +16,9 @@ use super::XmlError;
 /// The namespace the `xml:` prefix is bound to.
 pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
+/// The namespace of `xmlns` declarations (never of an element or attribute).
+pub const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+
 /// Deeper nesting than this is refused (no legitimate body comes close).
 pub const MAX_DEPTH: usize = 128;
 
@@ -241,6 +244,12 @@ fn namespace_of(resolved: ResolveResult, what: &str) -> Result<String, XmlError>
                 .map_err(|_| XmlError::Malformed("namespace is not UTF-8".into()))?;
             let name = unescape(written).map_err(|e| XmlError::Malformed(e.to_string()))?;
             check_chars(&name, "a namespace name")?;
+            // Namespaces in XML 1.0 §3: only declarations are in it.
+            if name == XMLNS_NS {
+                return Err(XmlError::Malformed(format!(
+                    "{what} is in the namespace reserved for xmlns declarations"
+                )));
+            }
             Ok(name.into_owned())
         }
         ResolveResult::Unbound => Ok(String::new()),
@@ -465,6 +474,28 @@ mod tests {
         let root = parse("<a b=\"&#9;&#13;\">\t\r\n&#x10FFFF;\u{E000}</a>".as_bytes()).unwrap();
         assert_eq!(root.attributes[0].value, "\t\r");
         assert_eq!(root.text_content(), "\t\r\n\u{10FFFF}\u{E000}");
+    }
+
+    /// Fuzz finding (xml_bodies, crash-2863c4aa, minimized to
+    /// `<D:propfind xmlns:D="D">d><xmlns:p/></D:propfind>`): an element with
+    /// the `xmlns` prefix was kept in the xmlns namespace, and `to_xml` then
+    /// bound a prefix to that namespace, which no XML parser accepts.
+    #[test]
+    fn nothing_is_in_the_xmlns_namespace() {
+        for body in [
+            &b"<xmlns:p/>"[..],
+            b"<a xmlns:p=\"http://www.w3.org/2000/xmlns/\"><p:b/></a>",
+            b"<a xmlns=\"http://www.w3.org/2000/xmlns/\"/>",
+            b"<a xmlns:p=\"http://www.w3.org/2000/xmlns/\" p:c=\"1\"/>",
+        ] {
+            assert!(
+                matches!(parse(body), Err(XmlError::Malformed(_))),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let root = parse(br#"<a xmlns="urn:a" xmlns:p="urn:p" p:b="1"/>"#).unwrap();
+        assert_eq!(root.attributes.len(), 1);
     }
 
     #[test]
