@@ -24,6 +24,12 @@ pub const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 /// Deeper nesting than this is refused (no legitimate body comes close).
 pub const MAX_DEPTH: usize = 128;
 
+/// More namespace declarations in scope at once than this are refused (real
+/// clients declare a handful). The reader resolves every prefix by looking
+/// through all declarations in scope, so without a bound a body of many
+/// declarations and many prefixed names takes quadratic time.
+pub const MAX_NAMESPACES: usize = 128;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribute {
     pub namespace: String,
@@ -170,6 +176,9 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
     reader.config_mut().check_end_names = true;
 
     let mut stack: Vec<Element> = Vec::new();
+    // Namespace declarations of each open element, and their sum.
+    let mut declarations: Vec<usize> = Vec::new();
+    let mut in_scope = 0;
     let mut root: Option<Element> = None;
     loop {
         let (resolved, event) = reader
@@ -184,6 +193,19 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(XmlError::TooDeep(MAX_DEPTH));
                 }
+                let declared = start
+                    .attributes()
+                    .with_checks(false)
+                    .filter(|a| {
+                        a.as_ref()
+                            .is_ok_and(|a| a.key.as_namespace_binding().is_some())
+                    })
+                    .count();
+                in_scope += declared;
+                if in_scope > MAX_NAMESPACES {
+                    return Err(XmlError::TooManyNamespaces(MAX_NAMESPACES));
+                }
+                declarations.push(declared);
                 let inherited_lang = stack.last().and_then(|e| e.lang.clone());
                 let namespace = namespace_of(resolved, "an element")?;
                 let element = start_element(&reader, namespace, &start, inherited_lang)?;
@@ -193,6 +215,7 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
                 let element = stack
                     .pop()
                     .ok_or_else(|| XmlError::Malformed("unbalanced end tag".into()))?;
+                in_scope -= declarations.pop().unwrap_or(0);
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Element(element)),
                     None => root = Some(element),
@@ -547,6 +570,56 @@ mod tests {
         let many: String = (0..40_000).map(|i| format!(" a{i}=\"\"")).collect();
         let root = parse(format!("<a{many}/>").as_bytes()).unwrap();
         assert_eq!(root.attributes.len(), 40_000);
+    }
+
+    /// Found by the slow-input check: a prefix is resolved by looking
+    /// through every declaration in scope, so 25,000 declarations followed
+    /// by 50,000 prefixed elements (1 MiB) took about 3 s (release build).
+    #[test]
+    fn namespace_declarations_in_scope_are_capped() {
+        let declare = |from: usize, n: usize| -> String {
+            (from..from + n)
+                .map(|i| format!(" xmlns:p{i}=\"urn:{i}\""))
+                .collect()
+        };
+        let half = MAX_NAMESPACES / 2;
+        let accepted = [
+            format!("<a{}/>", declare(0, MAX_NAMESPACES)),
+            format!("<a{}><b{}/></a>", declare(0, half), declare(half, half)),
+            // Siblings' declarations go out of scope with them.
+            format!(
+                "<a{}><b{}/><c{}/></a>",
+                declare(0, half),
+                declare(half, half),
+                declare(half, half)
+            ),
+        ];
+        for body in accepted {
+            assert!(parse(body.as_bytes()).is_ok(), "{body}");
+        }
+        let refused = [
+            format!("<a{}/>", declare(0, MAX_NAMESPACES + 1)),
+            format!("<a{}><b{}/></a>", declare(0, half), declare(half, half + 1)),
+            format!("<a xmlns=\"urn:d\"{}/>", declare(0, MAX_NAMESPACES)),
+        ];
+        for body in refused {
+            assert_eq!(
+                parse(body.as_bytes()),
+                Err(XmlError::TooManyNamespaces(MAX_NAMESPACES)),
+                "{body}"
+            );
+        }
+        let body = format!(
+            "<a{}>{}</a>",
+            declare(0, 20_000),
+            (0..20_000)
+                .map(|i| format!("<p{i}:b/>"))
+                .collect::<String>()
+        );
+        assert_eq!(
+            parse(body.as_bytes()),
+            Err(XmlError::TooManyNamespaces(MAX_NAMESPACES))
+        );
     }
 
     #[test]
