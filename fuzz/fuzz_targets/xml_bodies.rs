@@ -234,7 +234,7 @@ fn normalized(element: &Element, outermost: bool) -> Element {
         attributes.push(Attribute {
             namespace: XML_NS.to_owned(),
             local: "lang".to_owned(),
-            value: lang.clone(),
+            value: lang.to_string(),
         });
     }
     let mut children: Vec<Node> = Vec::new();
@@ -286,7 +286,7 @@ fn check_tree(element: &Element, depth: usize) {
         .rev()
         .find(|a| a.namespace == XML_NS && a.local == "lang");
     if let Some(lang) = own_lang {
-        assert_eq!(element.lang.as_ref(), Some(&lang.value));
+        assert_eq!(element.lang.as_deref(), Some(lang.value.as_str()));
     }
     let mut previous_was_text = false;
     for child in &element.children {
