@@ -98,6 +98,14 @@ pub fn destination(headers: &HeaderMap) -> Result<RequestPath, DavError> {
         .to_str()
         .map_err(|_| DavError::BadRequest("the Destination header is not ASCII".into()))?
         .trim();
+    if raw.starts_with("//") {
+        // A network-path reference (RFC 3986 §4.2) names a server, and is no
+        // Simple-ref (§8.3); taken as a path, `//host/a` would be `/host/a`
+        // on this server.
+        return Err(DavError::BadRequest(format!(
+            "Destination {raw:?} names a server without a scheme; send an absolute URI or an absolute path"
+        )));
+    }
     if raw.starts_with('/') {
         return Ok(parse_request_path(strip_query(raw))?);
     }
@@ -228,6 +236,17 @@ mod tests {
         assert!(matches!(destination(&h), Err(DavError::BadGateway(_))));
         let h = headers(&[("host", "h"), ("destination", "http://h/../../etc")]);
         assert!(matches!(destination(&h), Err(DavError::Path(_))));
+        // Fuzz finding (headers, crash-c24fe7f9, `//[`): a network-path
+        // reference was taken as the path `/[` on this server.
+        for value in ["//[", "//other.example/a", "//h/a"] {
+            let h = headers(&[("host", "h"), ("destination", value)]);
+            assert!(
+                matches!(destination(&h), Err(DavError::BadRequest(_))),
+                "{value}"
+            );
+        }
+        let h = headers(&[("destination", "/a//b")]);
+        assert_eq!(destination(&h).unwrap().path.key(), "/a/b");
         let h = headers(&[("host", "h"), ("destination", "ftp://h/a")]);
         assert!(matches!(destination(&h), Err(DavError::BadRequest(_))));
         assert!(matches!(
