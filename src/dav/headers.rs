@@ -33,7 +33,8 @@ impl Depth {
 }
 
 /// The Timeout request header (§10.7): the client's preferences in order.
-/// Values this server does not understand are skipped.
+/// Values this server does not understand are skipped. `Second-` takes
+/// 1*DIGIT; more than 2^32 - 1 seconds is capped there, however many digits.
 pub fn timeout(headers: &HeaderMap) -> Vec<TimeoutRequest> {
     let Some(text) = headers.get("timeout").and_then(|v| v.to_str().ok()) else {
         return Vec::new();
@@ -46,10 +47,13 @@ pub fn timeout(headers: &HeaderMap) -> Vec<TimeoutRequest> {
             }
             item.get(..7)
                 .filter(|p| p.eq_ignore_ascii_case("second-"))?;
-            item[7..]
-                .parse::<u64>()
-                .ok()
-                .map(|s| TimeoutRequest::Seconds(s.min(u64::from(u32::MAX))))
+            let digits = &item[7..];
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            // Only digits, so parsing fails only when the number overflows.
+            let seconds = digits.parse::<u64>().unwrap_or(u64::MAX);
+            Some(TimeoutRequest::Seconds(seconds.min(u64::from(u32::MAX))))
         })
         .collect()
 }
@@ -184,6 +188,19 @@ mod tests {
         assert_eq!(
             timeout(&headers(&[("timeout", "Second-60, Fortnight")])),
             vec![TimeoutRequest::Seconds(60)]
+        );
+        // Fuzz finding (headers, crash-b6cf4648): a number too large for a
+        // u64 was skipped instead of capped like 5000000000, so the lock got
+        // the next value or the default. And `Second-+60` is no 1*DIGIT.
+        assert_eq!(
+            timeout(&headers(&[(
+                "timeout",
+                "Second-18446744073709551616, Second-+60, Second-, Second-0060"
+            )])),
+            vec![
+                TimeoutRequest::Seconds(u64::from(u32::MAX)),
+                TimeoutRequest::Seconds(60)
+            ]
         );
     }
 
