@@ -18,8 +18,9 @@
 //! - Overwrite is exactly `T` or `F` (either case); absent means `T`.
 //! - Destination: an absolute path resolves as a request path (query and
 //!   fragment dropped), but `//…`, a network-path reference to a server, is
-//!   a 400; an absolute `http`/`https` URI is accepted only when
-//!   its host and port are the Host header's (ports defaulted by scheme),
+//!   a 400; an absolute `http`/`https` URI needs a host and a numeric port
+//!   (or none) or it is a 400, and is accepted only when its host and port
+//!   are the Host header's (ports defaulted by scheme, Host itself valid),
 //!   and resolves to its path. A plain URI on this host built from the Host
 //!   line and a path is never refused except for the path's own error.
 //! - Lock-Token is the Coded-URL's content, trimmed and not empty.
@@ -65,6 +66,7 @@ fuzz_target!(|data: &[u8]| {
     // A plain URI on this host is never refused but for its path.
     if let (Some(Some(host)), Some(Some(destination))) = (text(4), text(3))
         && host.parse::<http::uri::Authority>().is_ok()
+        && host_port(host, 80).is_some()
         && !host.contains('@')
     {
         let path = destination.trim_matches([' ', '\t']);
@@ -220,6 +222,7 @@ fn check_destination(map: &HeaderMap, text: Option<Option<&str>>, host: Option<O
                 let rest = &raw[scheme.len() + 3 + authority.len()..];
                 let plain = raw.starts_with(scheme)
                     && authority.parse::<http::uri::Authority>().is_ok()
+                    && host_port(authority, 0).is_some()
                     && rest.bytes().all(|b| b == b'?' || is_pchar_or_slash(b));
                 assert!(!plain, "{raw:?} refused as not a URI");
             }
@@ -227,9 +230,15 @@ fn check_destination(map: &HeaderMap, text: Option<Option<&str>>, host: Option<O
         Ok(_) | Err(DavError::Path(_)) | Err(DavError::BadGateway(_)) => {
             let (scheme, authority, path) =
                 split.unwrap_or_else(|| panic!("{raw:?} is no http(s) URI: {got:?}"));
-            let ours = host
-                .flatten()
-                .is_some_and(|host| same_host(authority, host, scheme));
+            // A host and port of its own, else it is no http(s) URI (400);
+            // on this server when they are the Host header's.
+            let default = if scheme == "https" { 443 } else { 80 };
+            let dest = host_port(authority, default)
+                .unwrap_or_else(|| panic!("{raw:?} has no valid host and port: {got:?}"));
+            let ours = host.flatten().is_some_and(|host| {
+                host.parse::<http::uri::Authority>().is_ok()
+                    && host_port(host, default) == Some(dest.clone())
+            });
             match &got {
                 Ok(got) => {
                     assert!(ours, "{raw:?} accepted for Host {host:?}");
@@ -246,35 +255,33 @@ fn check_destination(map: &HeaderMap, text: Option<Option<&str>>, host: Option<O
     }
 }
 
-/// Host and port of `authority` (userinfo dropped) equal those of the Host
-/// header, names compared case-insensitively, ports defaulted by scheme.
-/// The Host header must itself be a valid authority.
-fn same_host(authority: &str, host: &str, scheme: &str) -> bool {
-    if host.parse::<http::uri::Authority>().is_err() {
-        return false;
-    }
-    let default = if scheme == "https" { 443 } else { 80 };
-    let split = |text: &str| -> (String, Option<u16>) {
-        let text = text.rsplit_once('@').map_or(text, |(_, h)| h);
-        let (name, port) = if text.starts_with('[') {
-            match text.find(']') {
-                Some(end) => (&text[..=end], text[end + 1..].strip_prefix(':')),
-                None => (text, None),
-            }
+/// The host name (lower-cased) and port of an authority, userinfo dropped
+/// and the port defaulted; `None` unless the host is not empty and the port
+/// is absent, empty or a number up to 65535 (RFC 3986 §3.2.2-3, RFC 9110
+/// §4.2.1: an http URI with an empty host is invalid).
+fn host_port(authority: &str, default: u16) -> Option<(String, u16)> {
+    let text = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (name, port) = if text.starts_with('[') {
+        let end = text.find(']')?;
+        let rest = &text[end + 1..];
+        let port = if rest.is_empty() {
+            None
         } else {
-            match text.rsplit_once(':') {
-                Some((name, port)) => (name, Some(port)),
-                None => (text, None),
-            }
+            Some(rest.strip_prefix(':')?)
         };
-        let port = match port {
-            None | Some("") => Some(default),
-            Some(p) => p.parse().ok(),
-        };
-        (name.to_ascii_lowercase(), port)
+        (&text[..=end], port)
+    } else {
+        match text.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (text, None),
+        }
     };
-    let (a, b) = (split(authority), split(host));
-    a.1.is_some() && a == b
+    let port = match port {
+        None | Some("") => default,
+        Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => p.parse().ok()?,
+        Some(_) => return None,
+    };
+    (!name.is_empty()).then(|| (name.to_ascii_lowercase(), port))
 }
 
 fn check_lock_token(map: &HeaderMap, text: Option<Option<&str>>) {
