@@ -120,6 +120,11 @@ pub fn destination(headers: &HeaderMap) -> Result<RequestPath, DavError> {
     let authority = uri.authority().filter(|_| scheme_ok).ok_or_else(|| {
         DavError::BadRequest(format!("Destination {raw:?} is not an http(s) URI"))
     })?;
+    if !has_host_and_port(authority) {
+        return Err(DavError::BadRequest(format!(
+            "Destination {raw:?} has no valid host and port"
+        )));
+    }
     let host = headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok());
@@ -135,6 +140,24 @@ fn strip_query(path: &str) -> &str {
     path.split(['?', '#']).next().unwrap_or(path)
 }
 
+/// The `http` crate accepts an authority with an empty host (`:80`) and any
+/// text after the last colon, and then reports no port, so `h:99999` would
+/// pass for `h` on the default port. RFC 3986 §3.2.3: the port is digits
+/// (here at most 65535) or empty; RFC 9110 §4.2.1: the host is not empty.
+fn has_host_and_port(authority: &http::uri::Authority) -> bool {
+    let host_port = authority.as_str().rsplit('@').next().unwrap_or_default();
+    let host = authority.host();
+    let Some(after_host) = host_port.strip_prefix(host) else {
+        return false;
+    };
+    let port_ok = match after_host.strip_prefix(':') {
+        None => after_host.is_empty(),
+        Some("") => true,
+        Some(port) => port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok(),
+    };
+    !host.is_empty() && port_ok
+}
+
 fn same_authority(dest: &http::uri::Authority, host: Option<&str>, scheme: Option<&str>) -> bool {
     let Some(host) = host else {
         // HTTP/1.1 requires Host; without it we cannot tell, so refuse.
@@ -143,6 +166,9 @@ fn same_authority(dest: &http::uri::Authority, host: Option<&str>, scheme: Optio
     let Ok(host) = host.parse::<http::uri::Authority>() else {
         return false;
     };
+    if !has_host_and_port(&host) {
+        return false;
+    }
     let default_port = if scheme == Some("https") { 443 } else { 80 };
     dest.host().eq_ignore_ascii_case(host.host())
         && dest.port_u16().unwrap_or(default_port) == host.port_u16().unwrap_or(default_port)
@@ -264,6 +290,38 @@ mod tests {
         }
         let h = headers(&[("destination", "/a//b")]);
         assert_eq!(destination(&h).unwrap().path.key(), "/a/b");
+        // Fuzz finding (headers, crash-c5d178bc): `http://:Q//0` was taken
+        // as on this server for the Host `topaquelocktoken@:,` (both hosts
+        // empty, neither port a number, so both "the default"). A port that
+        // is no number, or none at all in the Host, is not the default port.
+        for (host, value) in [
+            ("h", "http://h:99999/a"),
+            ("h", "http://h:8o/a"),
+            (":80", "http://:80/a"),
+            ("h", "http://[::1]x/a"),
+        ] {
+            let h = headers(&[("host", host), ("destination", value)]);
+            assert!(
+                matches!(destination(&h), Err(DavError::BadRequest(_))),
+                "{value}"
+            );
+        }
+        for host in ["h:99999", "h:x", ":80", "u@:80"] {
+            let h = headers(&[("host", host), ("destination", "http://h/a")]);
+            assert!(
+                matches!(destination(&h), Err(DavError::BadGateway(_))),
+                "{host}"
+            );
+        }
+        for (host, value) in [
+            ("h:", "http://h/a"),
+            ("h", "http://h:/a"),
+            ("[::1]:8080", "http://[::1]:8080/a"),
+            ("h:080", "http://h:80/a"),
+        ] {
+            let h = headers(&[("host", host), ("destination", value)]);
+            assert_eq!(destination(&h).unwrap().path.key(), "/a", "{value}");
+        }
         let h = headers(&[("host", "h"), ("destination", "ftp://h/a")]);
         assert!(matches!(destination(&h), Err(DavError::BadRequest(_))));
         assert!(matches!(
