@@ -281,7 +281,9 @@ fn host_port(authority: &str, default: u16) -> Option<(String, u16)> {
         Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => p.parse().ok()?,
         Some(_) => return None,
     };
-    (!name.is_empty()).then(|| (name.to_ascii_lowercase(), port))
+    // Brackets only around a whole IP literal; colons only inside one.
+    let plain_name = !name.starts_with('[') && name.contains(['[', ']', ':']);
+    (!name.is_empty() && !plain_name).then(|| (name.to_ascii_lowercase(), port))
 }
 
 fn check_lock_token(map: &HeaderMap, text: Option<Option<&str>>) {
