@@ -140,10 +140,11 @@ fn strip_query(path: &str) -> &str {
     path.split(['?', '#']).next().unwrap_or(path)
 }
 
-/// The `http` crate accepts an authority with an empty host (`:80`) and any
-/// text after the last colon, and then reports no port, so `h:99999` would
-/// pass for `h` on the default port. RFC 3986 §3.2.3: the port is digits
-/// (here at most 65535) or empty; RFC 9110 §4.2.1: the host is not empty.
+/// The `http` crate accepts an authority with an empty host (`:80`), any
+/// text after the last colon (and then reports no port, so `h:99999` would
+/// pass for `h` on the default port) and brackets anywhere. RFC 3986 §3.2:
+/// brackets only around an IP literal, the port digits (here at most
+/// 65535) or empty; RFC 9110 §4.2.1: the host is not empty.
 fn has_host_and_port(authority: &http::uri::Authority) -> bool {
     let host_port = authority.as_str().rsplit('@').next().unwrap_or_default();
     let host = authority.host();
@@ -155,7 +156,12 @@ fn has_host_and_port(authority: &http::uri::Authority) -> bool {
         Some("") => true,
         Some(port) => port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok(),
     };
-    !host.is_empty() && port_ok
+    let brackets_ok = if host.starts_with('[') {
+        host.ends_with(']') && !host[1..host.len() - 1].contains(['[', ']'])
+    } else {
+        !host.contains(['[', ']'])
+    };
+    !host.is_empty() && brackets_ok && port_ok
 }
 
 fn same_authority(dest: &http::uri::Authority, host: Option<&str>, scheme: Option<&str>) -> bool {
@@ -299,6 +305,9 @@ mod tests {
             ("h", "http://h:8o/a"),
             (":80", "http://:80/a"),
             ("h", "http://[::1]x/a"),
+            // crash-154089f1: brackets in a name are no IP literal.
+            ("h[", "http://h[/a"),
+            ("h", "https://eXAM.[]EL:/a"),
         ] {
             let h = headers(&[("host", host), ("destination", value)]);
             assert!(
