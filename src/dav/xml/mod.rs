@@ -22,6 +22,8 @@ pub enum XmlError {
     Doctype,
     #[error("XML nested deeper than {0} elements")]
     TooDeep(usize),
+    #[error("more than {0} XML namespace declarations in scope")]
+    TooManyNamespaces(usize),
     #[error("request body larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("expected a DAV:{expected} element, found {found}")]
