@@ -439,7 +439,8 @@ impl App {
     ) -> Response<Body> {
         match route(method, path) {
             Route::Lfs(_) => self.inner.lfs.refuse(status, reason),
-            Route::Admin(_) | Route::LockApi(_) => self.inner.admin.refuse(status, reason),
+            Route::Admin(_) => self.inner.admin.refuse(status, reason),
+            Route::LockApi(_) => self.inner.lock_api.refuse(status, reason),
             Route::Dav => self.inner.dav.refuse(status, reason),
         }
     }

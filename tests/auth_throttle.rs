@@ -53,6 +53,16 @@ fn a_flood_of_wrong_passwords_is_paused_and_signed_in_users_are_served() {
     // ... while bob, even with his right password, waits out the pause.
     let waited = s.request("GET", "/small.txt").user("bob").send();
     assert_eq!(waited.status, 429, "{waited:?}");
+    // Each surface says it in its own words: the lock API as problem+json.
+    let api = s
+        .request("POST", "/_deadbolt/api/locks")
+        .user("bob")
+        .header("Content-Type", "application/json")
+        .body(r#"{"key": "k"}"#)
+        .send();
+    assert_eq!(api.status, 429, "{api:?}");
+    assert_eq!(api.header("content-type"), Some("application/problem+json"));
+    assert!(api.header("retry-after").is_some(), "{api:?}");
     let retry: u64 = waited
         .expect_header("retry-after")
         .parse()

@@ -116,6 +116,19 @@ impl LockApiService {
         Problem::from(error).into_response()
     }
 
+    /// `status` with `reason`, for a request refused before it is served
+    /// (login pauses, head limits).
+    pub fn refuse(&self, status: StatusCode, reason: String) -> Response<Body> {
+        let kind = match status {
+            StatusCode::TOO_MANY_REQUESTS => "too-many-failed-logins",
+            StatusCode::URI_TOO_LONG | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+                "request-head-too-large"
+            }
+            _ => "bad-request",
+        };
+        Problem::new(status, kind, reason).into_response()
+    }
+
     async fn serve(
         &self,
         parts: http::request::Parts,
