@@ -50,3 +50,25 @@ pub(crate) fn millis(t: Timestamp) -> i64 {
 pub(crate) fn timestamp(ms: i64) -> Timestamp {
     Timestamp(u64::try_from(ms).unwrap_or(0))
 }
+
+/// The columns of an audit event, in the order both engines' row readers
+/// take them.
+pub(crate) const EVENT_COLUMNS: &str =
+    "id, at_ms, kind, path, token, holder, actor, client_address, user_agent, reason";
+
+/// The text key and member range of an optional path filter of the audit
+/// trail (a `None`/`NULL` key matches everything in the engines' queries).
+pub(crate) fn path_filter(path: Option<&ResourcePath>) -> (Option<String>, String, String) {
+    match path {
+        Some(path) => {
+            let (lo, hi) = member_range(path);
+            (Some(path.key()), lo, hi)
+        }
+        None => (None, String::new(), String::new()),
+    }
+}
+
+/// A count or limit as an SQL integer (saturating).
+pub(crate) fn sql_int(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}

@@ -4,8 +4,8 @@ use super::PostgresStore;
 use super::rows::{HOLD_COLUMNS, query_holds};
 use std::time::Duration;
 
-use crate::locks::{Hold, ResourcePath, Timestamp};
-use crate::store::keys::{member_range, millis};
+use crate::locks::{Hold, Timestamp};
+use crate::store::keys::{EVENT_COLUMNS, millis, path_filter, sql_int};
 use crate::store::{
     AuditStore, DEFAULT_HISTORY_LIMIT, EventRange, HistoryFilter, LockEvent, LockStats, StoreError,
 };
@@ -21,10 +21,6 @@ const PRUNE_BATCH: i64 = 10_000;
 /// leaves its ids unused for good. docs/locking.md, "Following the trail".
 const EVENT_ID_GRACE: Duration = Duration::from_secs(2);
 
-/// The columns `event_from_row` reads, in its order.
-const EVENT_COLUMNS: &str =
-    "id, at_ms, kind, path, token, holder, actor, client_address, user_agent, reason";
-
 fn event_from_row(row: &tokio_postgres::Row) -> Result<LockEvent, StoreError> {
     Ok(LockEvent {
         id: u64::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0),
@@ -38,22 +34,6 @@ fn event_from_row(row: &tokio_postgres::Row) -> Result<LockEvent, StoreError> {
         user_agent: row.try_get(8)?,
         reason: row.try_get(9)?,
     })
-}
-
-/// The text key and member range of an optional path filter (a `NULL` key
-/// matches everything in the queries below).
-fn path_filter(path: Option<&ResourcePath>) -> (Option<String>, String, String) {
-    match path {
-        Some(path) => {
-            let (lo, hi) = member_range(path);
-            (Some(path.key()), lo, hi)
-        }
-        None => (None, String::new(), String::new()),
-    }
-}
-
-fn sql_int(n: impl TryInto<i64>) -> i64 {
-    n.try_into().unwrap_or(i64::MAX)
 }
 
 impl AuditStore for PostgresStore {

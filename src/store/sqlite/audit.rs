@@ -4,15 +4,11 @@ use rusqlite::params;
 
 use super::SqliteStore;
 use super::rows::{HOLD_COLUMNS, query_holds};
-use crate::locks::{Hold, ResourcePath, Timestamp};
-use crate::store::keys::{member_range, millis};
+use crate::locks::{Hold, Timestamp};
+use crate::store::keys::{EVENT_COLUMNS, millis, path_filter, sql_int};
 use crate::store::{
     AuditStore, DEFAULT_HISTORY_LIMIT, EventRange, HistoryFilter, LockEvent, LockStats, StoreError,
 };
-
-/// The columns `event_from_row` reads, in its order.
-const EVENT_COLUMNS: &str =
-    "id, at_ms, kind, path, token, holder, actor, client_address, user_agent, reason";
 
 fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LockEvent> {
     Ok(LockEvent {
@@ -27,22 +23,6 @@ fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LockEvent> {
         user_agent: row.get(8)?,
         reason: row.get(9)?,
     })
-}
-
-/// The text key and member range of an optional path filter (`None` keys
-/// match everything in the queries below).
-fn path_filter(path: Option<&ResourcePath>) -> (Option<String>, String, String) {
-    match path {
-        Some(path) => {
-            let (lo, hi) = member_range(path);
-            (Some(path.key()), lo, hi)
-        }
-        None => (None, String::new(), String::new()),
-    }
-}
-
-fn sql_int(n: impl TryInto<i64>) -> i64 {
-    n.try_into().unwrap_or(i64::MAX)
 }
 
 /// Adds the events recorded since the last count to the per-kind counters
