@@ -177,14 +177,9 @@ impl LockApiService {
                 };
                 let token = token_from_url(token);
                 self.blocking(move |authority, show_holder| {
-                    // A lock that is gone cannot be refreshed: 412, not 404.
-                    let lock = authority.lock(token.as_str()).map_err(|_| {
-                        Problem::new(
-                            StatusCode::PRECONDITION_FAILED,
-                            "lock-gone",
-                            format!("no live lock has the token {token}; take a new one"),
-                        )
-                    })?;
+                    let lock = authority
+                        .lock(token.as_str())
+                        .map_err(|e| Problem::for_refresh(e, show_holder))?;
                     let timeout = ttl(request.ttl_seconds)?;
                     let lock = authority
                         .refresh(&lock.token, &lock.root, &timeout, &requester)

@@ -157,6 +157,19 @@ impl Problem {
         }
     }
 
+    /// The authority's answer to a heartbeat: a lock that is gone cannot
+    /// be refreshed, so an unknown token is 412 (take a new lock), not 404.
+    pub fn for_refresh(e: AuthorityError, show_holder: bool) -> Self {
+        match e {
+            AuthorityError::NoSuchLock(token) => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "lock-gone",
+                format!("no live lock has the token {token}; take a new one"),
+            ),
+            other => Self::from_authority(other, show_holder),
+        }
+    }
+
     pub fn into_response(self) -> Response<Body> {
         let mut value = json!({
             "type": format!("urn:deadbolt:problem:{}", self.kind),
