@@ -137,9 +137,11 @@ impl App {
         }
         let mut reserved: Vec<ResourcePath> = reserved_state_path(settings).into_iter().collect();
         reserved.push(ResourcePath::from_segments([ADMIN_PREFIX])?);
-        let content = FsStore::new(&settings.root, reserved.clone())
+        let content = FsStore::new(&settings.root, reserved.clone(), settings.durability)
             .with_context(|| format!("cannot serve {}", settings.root.display()))?;
-        let stores = open(&settings.state).with_context(|| match &settings.state {
+        let stores = open(&settings.state, settings.durability).with_context(|| match &settings
+            .state
+        {
             StateLocation::Directory(dir) => format!("cannot open the state in {}", dir.display()),
             _ => "cannot open the state database".to_owned(),
         })?;

@@ -33,6 +33,14 @@ pub struct Cli {
     pub log_format: Option<LogFormat>,
 }
 
+/// `--durability` (see `store::Durability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DurabilityLevel {
+    Normal,
+    Full,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -190,7 +198,7 @@ pub struct ServeArgs {
 
     /// TOML file with any of the keys listen, root, state_dir, database,
     /// allow_depth_infinity, max_xml_body, max_header_line,
-    /// max_header_size, quota, drain_timeout,
+    /// max_header_size, quota, durability, drain_timeout,
     /// lock_timeout_default, lock_timeout_max, max_locks,
     /// max_locks_per_user, audit_retention, htpasswd, admins,
     /// read_only_users, trusted_proxies, anonymous_read, hide_lock_owners,
@@ -226,6 +234,14 @@ pub struct ServeArgs {
     /// bytes; larger ones get 431 [default: 65536]
     #[arg(long, value_name = "BYTES", env = "DEADBOLT_MAX_HEADER_SIZE")]
     pub max_header_size: Option<usize>,
+
+    /// What an acknowledged change survives: `normal`, the server process
+    /// dying (uploads are synced before they replace anything, lock
+    /// decisions are committed before the answer); `full`, a power loss
+    /// too (directory entries and every lock commit are synced as well)
+    /// [default: normal]
+    #[arg(long, value_enum, value_name = "LEVEL", env = "DEADBOLT_DURABILITY")]
+    pub durability: Option<DurabilityLevel>,
 
     /// How many bytes the served tree may hold: uploads past it get 507,
     /// and the quota properties report against it [default: no quota]

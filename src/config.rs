@@ -11,9 +11,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use crate::cli::ServeArgs;
+use crate::cli::{DurabilityLevel, ServeArgs};
 use crate::locks::{LockLimits, TimeoutPolicy};
-use crate::store::StateLocation;
+use crate::store::{Durability, StateLocation};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_ROOT: &str = "./data";
@@ -54,6 +54,7 @@ pub struct FileConfig {
     pub max_header_line: Option<usize>,
     pub max_header_size: Option<usize>,
     pub quota: Option<u64>,
+    pub durability: Option<crate::cli::DurabilityLevel>,
     pub drain_timeout: Option<u64>,
     pub lock_timeout_default: Option<u64>,
     pub lock_timeout_max: Option<u64>,
@@ -130,6 +131,8 @@ pub struct Settings {
     pub max_header_size: usize,
     /// How many bytes the served tree may hold.
     pub quota: Option<u64>,
+    /// What an acknowledged change survives.
+    pub durability: Durability,
     pub drain_timeout: Duration,
     pub lock_timeouts: TimeoutPolicy,
     pub lock_limits: LockLimits,
@@ -335,6 +338,10 @@ impl Settings {
             max_header_line,
             max_header_size,
             quota,
+            durability: match args.durability.or(file.durability) {
+                Some(DurabilityLevel::Full) => Durability::Full,
+                Some(DurabilityLevel::Normal) | None => Durability::Normal,
+            },
             drain_timeout: Duration::from_secs(
                 args.drain_timeout
                     .or(file.drain_timeout)

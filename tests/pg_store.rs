@@ -4,7 +4,7 @@
 mod support;
 
 use deadbolt::store::conformance::{self, Fixture};
-use deadbolt::store::{StateLocation, open};
+use deadbolt::store::{Durability, StateLocation, open};
 use support::pg::PgCluster;
 
 #[test]
@@ -13,7 +13,11 @@ fn postgres_passes_the_conformance_suite() {
         return;
     };
     conformance::run("postgres", &|| Fixture {
-        stores: open(&StateLocation::Postgres(cluster.new_database())).expect("open"),
+        stores: open(
+            &StateLocation::Postgres(cluster.new_database()),
+            Durability::Normal,
+        )
+        .expect("open"),
         _keep: None,
     });
 }
@@ -28,7 +32,7 @@ mod races {
     use deadbolt::locks::{
         LockDepth, LockError, LockScope, Reach, ResourcePath, TimeoutRequest, WriteIntent,
     };
-    use deadbolt::store::{HistoryFilter, StateLocation, open};
+    use deadbolt::store::{Durability, HistoryFilter, StateLocation, open};
 
     use super::support::pg::PgCluster;
 
@@ -54,7 +58,12 @@ mod races {
 
     fn two_nodes(cluster: &PgCluster) -> (LockService, LockService) {
         let location = StateLocation::Postgres(cluster.new_database());
-        let node = || LockService::new(&open(&location).unwrap(), AuthorityConfig::default());
+        let node = || {
+            LockService::new(
+                &open(&location, Durability::Normal).unwrap(),
+                AuthorityConfig::default(),
+            )
+        };
         (node(), node())
     }
 
@@ -176,7 +185,7 @@ mod follow {
     use deadbolt::auth::Requester;
     use deadbolt::authority::{AuthorityConfig, Follower, LockService, NewLock};
     use deadbolt::locks::{LockDepth, LockScope, ResourcePath};
-    use deadbolt::store::{StateLocation, open};
+    use deadbolt::store::{Durability, StateLocation, open};
     use tokio_postgres::NoTls;
 
     use super::support::pg::PgCluster;
@@ -210,7 +219,7 @@ mod follow {
         };
         let url = cluster.new_database();
         let node = LockService::new(
-            &open(&StateLocation::Postgres(url.clone())).unwrap(),
+            &open(&StateLocation::Postgres(url.clone()), Durability::Normal).unwrap(),
             AuthorityConfig::default(),
         );
         lock_on(&node, "first");

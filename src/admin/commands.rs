@@ -14,10 +14,16 @@ use crate::store::{HistoryFilter, StateLocation};
 /// The lock authority over a server's state, as this command's process.
 fn open(state: &StateArgs) -> anyhow::Result<LockService> {
     let location = crate::config::state_for(state)?;
-    let stores = crate::store::open(&location).with_context(|| match &location {
-        StateLocation::Directory(dir) => format!("cannot open the state in {}", dir.display()),
-        _ => "cannot open the state database".to_owned(),
-    })?;
+    // Rare and by hand: always synced, whatever the server's durability.
+    let stores =
+        crate::store::open(&location, crate::store::Durability::Full).with_context(|| {
+            match &location {
+                StateLocation::Directory(dir) => {
+                    format!("cannot open the state in {}", dir.display())
+                }
+                _ => "cannot open the state database".to_owned(),
+            }
+        })?;
     Ok(LockService::new(&stores, AuthorityConfig::default()))
 }
 

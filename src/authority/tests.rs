@@ -41,8 +41,14 @@ fn put(path: &str) -> WriteIntent {
 fn two_processes() -> (tempfile::TempDir, LockService, LockService) {
     let dir = tempfile::tempdir().unwrap();
     let location = StateLocation::Directory(dir.path().to_owned());
-    let a = LockService::new(&open(&location).unwrap(), AuthorityConfig::default());
-    let b = LockService::new(&open(&location).unwrap(), AuthorityConfig::default());
+    let a = LockService::new(
+        &open(&location, crate::store::Durability::Normal).unwrap(),
+        AuthorityConfig::default(),
+    );
+    let b = LockService::new(
+        &open(&location, crate::store::Durability::Normal).unwrap(),
+        AuthorityConfig::default(),
+    );
     (dir, a, b)
 }
 
@@ -248,7 +254,7 @@ impl LockStore for RetryingStore {
 
 #[test]
 fn every_decision_survives_being_run_twice() {
-    let stores = open(&StateLocation::Memory).unwrap();
+    let stores = open(&StateLocation::Memory, crate::store::Durability::Normal).unwrap();
     let retrying = Stores {
         locks: Arc::new(RetryingStore(Arc::clone(&stores.locks))),
         ..stores.clone()
@@ -289,7 +295,7 @@ fn every_decision_survives_being_run_twice() {
 
 #[test]
 fn the_audit_trail_is_pruned_only_with_a_retention() {
-    let stores = open(&StateLocation::Memory).unwrap();
+    let stores = open(&StateLocation::Memory, crate::store::Durability::Normal).unwrap();
     let keep_all = LockService::new(&stores, AuthorityConfig::default());
     let anyone = Requester::default();
     keep_all

@@ -136,7 +136,7 @@ impl DavService {
             }
             "PUT" => {
                 let request = put::PutRequest::parse(&parts, target)?;
-                let exists = state.exists(request.path()).await?;
+                let exists = state.exists(request.path())?;
                 let intent = request.intent(exists);
                 let permit = pass_gate(state, conditions, intent, &submitted, &requester).await?;
                 put::execute(state, request, permit, body).await
@@ -156,7 +156,7 @@ impl DavService {
             "COPY" | "MOVE" => {
                 let is_move = parts.method.as_str() == "MOVE";
                 let request = copy_move::CopyMoveRequest::parse(&parts, target, is_move)?;
-                let destination_exists = state.exists(request.destination()).await?;
+                let destination_exists = state.exists(request.destination())?;
                 let intent = request.intent(destination_exists);
                 let permit = pass_gate(state, conditions, intent, &submitted, &requester).await?;
                 copy_move::execute(state, request, permit, requester).await
@@ -212,7 +212,7 @@ impl DavService {
             // Terraform's state write (http backend): a PUT by another name.
             "POST" if terraform::is_state_write(&parts.headers) => {
                 let request = terraform::StateWrite::parse(&parts, target)?;
-                let exists = state.exists(request.path()).await?;
+                let exists = state.exists(request.path())?;
                 let intent = request.intent(exists);
                 let tokens = request.tokens(state, submitted).await?;
                 let permit = pass_gate(state, conditions, intent, &tokens, &requester).await?;

@@ -11,9 +11,11 @@ use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::beneath::{Beneath, Opened, Purpose};
+use super::dir_sync::DirSync;
 use super::{
-    ContentStore, CopyDepth, DirEntry, Meta, PendingWrite, ResourceKind, Space, StoreError,
-    TreeOutcome, ensure_permitted,
+    ContentStore, CopyDepth, DirEntry, Durability, Meta, PendingWrite, ResourceKind, Space,
+    StoreError, TreeOutcome, ensure_permitted,
 };
 use crate::authority::permit::WritePermit;
 use crate::locks::ResourcePath;
@@ -28,13 +30,24 @@ pub struct FsStore {
     root: PathBuf,
     /// Paths inside the root that belong to the server (the state directory).
     reserved: Vec<ResourcePath>,
+    /// Reads open below the root's descriptor in one system call.
+    beneath: Beneath,
+    /// `--durability full`: directories synced after their entries change.
+    dirs: DirSync,
 }
 
 impl FsStore {
     /// Serves `root` (which must exist), hiding `reserved` paths below it.
-    pub fn new(root: &Path, reserved: Vec<ResourcePath>) -> io::Result<Self> {
+    pub fn new(
+        root: &Path,
+        reserved: Vec<ResourcePath>,
+        durability: Durability,
+    ) -> io::Result<Self> {
+        let root = fs::canonicalize(root)?;
         Ok(Self {
-            root: fs::canonicalize(root)?,
+            dirs: DirSync::new(durability),
+            beneath: Beneath::new(&root)?,
+            root,
             reserved,
         })
     }
@@ -43,6 +56,23 @@ impl FsStore {
     pub fn is_reserved(&self, path: &ResourcePath) -> bool {
         path.segments().iter().any(|s| s.starts_with(TEMP_PREFIX))
             || self.reserved.iter().any(|r| path.starts_with(r))
+    }
+
+    /// Opens `path` to read it or its metadata: beneath the root in one
+    /// system call where the kernel can, else through `resolve`.
+    fn open_below(
+        &self,
+        path: &ResourcePath,
+        purpose: Purpose,
+    ) -> Result<Option<File>, StoreError> {
+        if self.is_reserved(path) {
+            return Err(StoreError::Reserved(path.clone()));
+        }
+        match self.beneath.open(path, purpose) {
+            Opened::File(file) => Ok(Some(file)),
+            Opened::Failed(e) => Err(StoreError::io(path, e)),
+            Opened::Undecided => Ok(None),
+        }
     }
 
     /// The filesystem path for `path`, refusing reserved names and symlinks
@@ -202,6 +232,9 @@ impl FsStore {
                     .push((member.clone(), StoreError::io(&member, e))),
             }
         }
+        if let Err(e) = self.dirs.sync(dst) {
+            outcome.failed.push((to.clone(), StoreError::io(to, e)));
+        }
     }
 }
 
@@ -248,9 +281,11 @@ fn copy_file_atomically(src: &Path, dst: &Path) -> io::Result<()> {
 
 impl ContentStore for FsStore {
     fn metadata(&self, path: &ResourcePath) -> Result<Meta, StoreError> {
-        let full = self.resolve(path)?;
-        fs::metadata(full)
-            .map(|m| meta_from(&m))
+        let meta = match self.open_below(path, Purpose::Metadata)? {
+            Some(file) => file.metadata(),
+            None => fs::metadata(self.resolve(path)?),
+        };
+        meta.map(|m| meta_from(&m))
             .map_err(|e| StoreError::io(path, e))
     }
 
@@ -307,8 +342,10 @@ impl ContentStore for FsStore {
     }
 
     fn open(&self, path: &ResourcePath) -> Result<(File, Meta), StoreError> {
-        let full = self.resolve(path)?;
-        let file = File::open(full).map_err(|e| StoreError::io(path, e))?;
+        let file = match self.open_below(path, Purpose::Read)? {
+            Some(file) => file,
+            None => File::open(self.resolve(path)?).map_err(|e| StoreError::io(path, e))?,
+        };
         let meta = file.metadata().map_err(|e| StoreError::io(path, e))?;
         Ok((file, meta_from(&meta)))
     }
@@ -334,6 +371,7 @@ impl ContentStore for FsStore {
             .open(&temp)
             .map_err(|e| StoreError::io(path, e))?;
         let replaces_existing = existing.is_some();
+        let dirs = self.dirs;
         if let Some(permissions) = existing {
             // Editing a file keeps its mode.
             let _ = file.set_permissions(permissions);
@@ -344,6 +382,7 @@ impl ContentStore for FsStore {
             temp,
             target,
             path: path.clone(),
+            dirs,
         }))
     }
 
@@ -355,10 +394,13 @@ impl ContentStore for FsStore {
         ensure_permitted(permit, path)?;
         self.parent_dir(path)?;
         let full = self.resolve(path)?;
-        fs::create_dir(full).map_err(|e| match e.kind() {
+        fs::create_dir(&full).map_err(|e| match e.kind() {
             io::ErrorKind::AlreadyExists => StoreError::AlreadyExists(path.clone()),
             _ => StoreError::io(path, e),
-        })
+        })?;
+        self.dirs
+            .sync_parent(&full)
+            .map_err(|e| StoreError::io(path, e))
     }
 
     fn remove(&self, permit: &WritePermit, path: &ResourcePath) -> TreeOutcome {
@@ -379,6 +421,9 @@ impl ContentStore for FsStore {
                 Err(e) => outcome.failed.push((path.clone(), StoreError::io(path, e))),
             },
             Err(e) => outcome.failed.push((path.clone(), StoreError::io(path, e))),
+        }
+        if let Err(e) = self.dirs.sync_parent(&full) {
+            outcome.failed.push((path.clone(), StoreError::io(path, e)));
         }
         outcome
     }
@@ -409,6 +454,9 @@ impl ContentStore for FsStore {
             },
             Err(e) => outcome.failed.push((from.clone(), StoreError::io(from, e))),
         }
+        if let Err(e) = self.dirs.sync_parent(&dst) {
+            outcome.failed.push((to.clone(), StoreError::io(to, e)));
+        }
         outcome
     }
 
@@ -423,7 +471,16 @@ impl ContentStore for FsStore {
         self.parent_dir(to)?;
         let src = self.resolve(from)?;
         let dst = self.resolve(to)?;
-        fs::rename(src, dst).map_err(|e| StoreError::io(from, e))
+        fs::rename(&src, &dst).map_err(|e| StoreError::io(from, e))?;
+        // The new name first: until the old one's removal is durable too,
+        // a power loss leaves both, never neither.
+        let synced = self.dirs.sync_parent(&dst);
+        synced
+            .and_then(|()| match src.parent() == dst.parent() {
+                true => Ok(()),
+                false => self.dirs.sync_parent(&src),
+            })
+            .map_err(|e| StoreError::io(to, e))
     }
 }
 
@@ -434,6 +491,7 @@ struct FsPendingWrite {
     temp: PathBuf,
     target: PathBuf,
     path: ResourcePath,
+    dirs: DirSync,
 }
 
 impl PendingWrite for FsPendingWrite {
@@ -467,7 +525,10 @@ impl PendingWrite for FsPendingWrite {
         // fsync before rename: after a crash the target holds old or new bytes.
         file.sync_all().map_err(|e| StoreError::io(&self.path, e))?;
         drop(file);
-        fs::rename(&self.temp, &self.target).map_err(|e| StoreError::io(&self.path, e))
+        fs::rename(&self.temp, &self.target).map_err(|e| StoreError::io(&self.path, e))?;
+        self.dirs
+            .sync_parent(&self.target)
+            .map_err(|e| StoreError::io(&self.path, e))
     }
 }
 
@@ -482,79 +543,5 @@ impl Drop for FsPendingWrite {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::locks::{Reach, WriteIntent};
-
-    fn p(segments: &[&str]) -> ResourcePath {
-        ResourcePath::from_segments(segments.iter().copied()).unwrap()
-    }
-
-    fn permit_all() -> WritePermit {
-        WritePermit::unchecked(WriteIntent::new().touches(&ResourcePath::root(), Reach::Subtree))
-    }
-
-    #[test]
-    fn aborted_write_leaves_old_content_and_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("f.txt"), b"old").unwrap();
-        let store = FsStore::new(dir.path(), vec![]).unwrap();
-        let mut pending = store.begin_write(&permit_all(), &p(&["f.txt"])).unwrap();
-        pending.write_chunk(b"half of the new").unwrap();
-        drop(pending);
-        assert_eq!(fs::read(dir.path().join("f.txt")).unwrap(), b"old");
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "temporary removed"
-        );
-    }
-
-    #[test]
-    fn committed_write_replaces_content() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsStore::new(dir.path(), vec![]).unwrap();
-        let mut pending = store.begin_write(&permit_all(), &p(&["f.txt"])).unwrap();
-        pending.write_chunk(b"new").unwrap();
-        pending.commit().unwrap();
-        assert_eq!(fs::read(dir.path().join("f.txt")).unwrap(), b"new");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn permit_that_does_not_cover_the_path_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsStore::new(dir.path(), vec![]).unwrap();
-        let permit =
-            WritePermit::unchecked(WriteIntent::new().touches(&p(&["a"]), Reach::Resource));
-        let err = store.create_collection(&permit, &p(&["b"])).unwrap_err();
-        assert!(matches!(err, StoreError::NotPermitted(_)), "{err:?}");
-        assert!(!dir.path().join("b").exists());
-    }
-
-    #[test]
-    fn symlink_out_of_root_is_not_resolved_nor_listed() {
-        let outside = tempfile::tempdir().unwrap();
-        fs::write(outside.path().join("secret"), b"s").unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
-        let store = FsStore::new(dir.path(), vec![]).unwrap();
-        let err = store.metadata(&p(&["out", "secret"])).unwrap_err();
-        assert!(matches!(err, StoreError::OutsideRoot(_)), "{err:?}");
-        assert_eq!(store.members(&ResourcePath::root()).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn reserved_paths_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsStore::new(dir.path(), vec![p(&[".deadbolt"])]).unwrap();
-        assert!(matches!(
-            store.metadata(&p(&[".deadbolt", "db"])),
-            Err(StoreError::Reserved(_))
-        ));
-        assert!(matches!(
-            store.metadata(&p(&[".deadbolt-tmp-x"])),
-            Err(StoreError::Reserved(_))
-        ));
-    }
-}
+#[path = "fs_tests.rs"]
+mod tests;

@@ -505,7 +505,7 @@ mod tests {
     #[test]
     fn the_memory_store_passes_the_conformance_suite() {
         conformance::run("memory", &|| Fixture {
-            stores: open(&StateLocation::Memory).unwrap(),
+            stores: open(&StateLocation::Memory, crate::store::Durability::Normal).unwrap(),
             _keep: None,
         });
     }

@@ -12,10 +12,12 @@
 //! run them off the async workers. `open` picks the engine; `conformance`
 //! (tests) is the suite every engine passes.
 
+mod beneath;
 mod clock;
 #[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
 pub mod conformance;
+mod dir_sync;
 pub mod fs;
 mod keys;
 pub mod memory;
@@ -24,7 +26,7 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use self::clock::system_now;
-pub use self::open::{StateLocation, Stores, open};
+pub use self::open::{Durability, StateLocation, Stores, open};
 
 use std::collections::HashMap;
 use std::time::SystemTime;

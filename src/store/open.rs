@@ -31,12 +31,27 @@ pub enum StateLocation {
     Memory,
 }
 
+/// What an acknowledged change survives (`--durability`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// The process dying (`kill -9`, a crash): uploaded content is synced
+    /// before it replaces the old, lock decisions are in the database's
+    /// log before the answer; a power loss may take the last ones.
+    #[default]
+    Normal,
+    /// A power loss too: the directory entries an upload, MKCOL, MOVE,
+    /// COPY or DELETE changed are synced, and every lock decision's commit
+    /// is synced (once for a group of concurrent ones) before the answer.
+    Full,
+}
+
 /// Opens (creating if needed) the state at `location`: the one way the
-/// server and the CLI reach it.
-pub fn open(location: &StateLocation) -> Result<Stores, StoreError> {
+/// server and the CLI reach it. PostgreSQL's durability is its own
+/// (`synchronous_commit`), whatever `durability` says.
+pub fn open(location: &StateLocation, durability: Durability) -> Result<Stores, StoreError> {
     match location {
         StateLocation::Directory(dir) => {
-            let store = Arc::new(SqliteStore::open(dir)?);
+            let store = Arc::new(SqliteStore::open(dir, durability)?);
             Ok(Stores {
                 locks: store.clone(),
                 audit: store.clone(),

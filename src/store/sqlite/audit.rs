@@ -27,7 +27,7 @@ fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LockEvent> {
 
 /// Adds the events recorded since the last count to the per-kind counters
 /// (inside a write transaction).
-fn fold_event_counts(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+fn fold_event_counts(tx: &rusqlite::Connection) -> Result<(), StoreError> {
     tx.execute_batch(
         "INSERT INTO lock_event_count (kind, n)
              SELECT kind, COUNT(*) FROM lock_event

@@ -163,7 +163,7 @@ fn delete_latches(latches: &rusqlite::Connection, id: &LatchId) -> Result<(), St
 
 /// Writes one journaled change, with its audit event.
 fn apply(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     change: &LockChange,
     now: Timestamp,
     context: &EventContext,
@@ -261,7 +261,7 @@ impl LockStore for SqliteStore {
             (Writes::Locks, true) => Locking::Both,
             (Writes::Locks, false) => Locking::LockTable,
         };
-        let work = |tx: &rusqlite::Transaction<'_>, latches: Option<&rusqlite::Transaction<'_>>| {
+        let work = |tx: &rusqlite::Connection, latches: Option<&rusqlite::Connection>| {
             let mut table = load_selected(tx, &needs.selections, now)?;
             if let Some(latches) = latches {
                 load_latches(latches, &needs.selections, now, &mut table)?;

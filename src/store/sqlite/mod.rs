@@ -8,6 +8,7 @@
 //! tree operations use the primary key index instead of scanning.
 
 mod audit;
+mod group;
 mod locks;
 mod properties;
 mod rows;
@@ -16,13 +17,14 @@ mod schema;
 mod tests;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{ErrorCode, TransactionBehavior};
+use rusqlite::ErrorCode;
 
-use crate::store::StoreError;
+use crate::store::{Durability, StoreError};
 
 /// The state database file inside the state directory.
 pub const DATABASE_FILE: &str = "deadbolt.sqlite3";
@@ -62,6 +64,11 @@ pub struct SqliteStore {
     /// writers on several would each find theirs invalidated by the others'
     /// commits. Other processes are still kept out by SQLite's lock.
     writer: Mutex<Writer>,
+    /// Decisions waiting for the writer: while there are, the one deciding
+    /// leaves its group open for them (`group.rs`).
+    queued: AtomicUsize,
+    /// Signalled when a group of decisions has ended.
+    group_ended: Condvar,
 }
 
 /// The connections this process writes with: the lock table, and the
@@ -69,11 +76,13 @@ pub struct SqliteStore {
 struct Writer {
     main: rusqlite::Connection,
     latches: rusqlite::Connection,
+    /// The group of decisions committing together.
+    group: group::Group,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the databases in `state_dir`.
-    pub fn open(state_dir: &Path) -> Result<Self, StoreError> {
+    pub fn open(state_dir: &Path, durability: Durability) -> Result<Self, StoreError> {
         let file = state_dir.join(DATABASE_FILE);
         let latch_file = state_dir.join(LATCH_FILE);
         // WAL mode is a property of the file: set it once, on one connection,
@@ -83,6 +92,11 @@ impl SqliteStore {
         main.execute_batch("PRAGMA journal_mode = WAL;")?;
         schema::migrate(&mut main)?;
         prepare_connection(&mut main)?;
+        if durability == Durability::Full {
+            // Every commit synced before it returns: a decision survives a
+            // power loss. Group commit shares one sync among concurrent ones.
+            main.execute_batch("PRAGMA synchronous = FULL;")?;
+        }
         let latches = rusqlite::Connection::open(&latch_file)?;
         latches.busy_timeout(BUSY_TIMEOUT)?;
         latches.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")?;
@@ -94,85 +108,65 @@ impl SqliteStore {
             .map_err(StoreError::database)?;
         Ok(Self {
             pool,
-            writer: Mutex::new(Writer { main, latches }),
+            writer: Mutex::new(Writer {
+                main,
+                latches,
+                group: group::Group::default(),
+            }),
+            queued: AtomicUsize::new(0),
+            group_ended: Condvar::new(),
         })
     }
 
-    /// This process's write connections, once the writers before are done.
+    /// This process's write connections, once the writers before are done
+    /// and the open group of decisions has committed.
     fn writer(&self) -> MutexGuard<'_, Writer> {
         // A panic mid-transaction drops (rolls back) its transaction before
         // the guard, so a poisoned connection is as good as new.
-        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        writer.finish_group();
+        self.group_ended.notify_all();
+        writer
     }
 
     fn connection(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
         Ok(self.pool.get()?)
     }
 
-    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the lock table
+    /// Runs `work` in a `BEGIN IMMEDIATE` transaction on the lock table
     /// (the write lock is taken first, so nothing changes between its reads
-    /// and its writes) and commits when it returns `Ok(Some(_))`; `Ok(None)`
-    /// rolls back. A busy database is retried: `work` must be re-runnable.
+    /// and its writes) and keeps its changes when it returns `Ok(Some(_))`;
+    /// `Ok(None)` rolls them back. The transaction may be shared with other
+    /// decisions (group commit, `group.rs`); either way this returns once
+    /// the changes are committed. A busy database is retried: `work` must
+    /// be re-runnable.
     fn write<T>(
         &self,
-        mut work: impl FnMut(&rusqlite::Transaction<'_>) -> Result<Option<T>, StoreError>,
+        mut work: impl FnMut(&rusqlite::Connection) -> Result<Option<T>, StoreError>,
     ) -> Result<Option<T>, StoreError> {
         self.write_with(Locking::LockTable, |tx, _| work(tx))
     }
 
     /// `write` with the latch database locked as `locking` says; `work`
-    /// gets its transaction too (`None` for `Locking::LockTable`).
+    /// gets its connection too (`None` for `Locking::LockTable`).
     ///
     /// The order is what keeps decisions serialised across processes: a
     /// transaction that changes the lock table and reads latches holds
     /// both write locks and commits the lock table first, so a latch-only
     /// decision, which takes the latch database's lock before it reads the
-    /// lock table, always reads every lock such a transaction made.
+    /// lock table, always reads every lock such a transaction made. (In a
+    /// group both are write locks, taken lock table first.)
     fn write_with<T>(
         &self,
         locking: Locking,
         mut work: impl FnMut(
-            &rusqlite::Transaction<'_>,
-            Option<&rusqlite::Transaction<'_>>,
+            &rusqlite::Connection,
+            Option<&rusqlite::Connection>,
         ) -> Result<Option<T>, StoreError>,
     ) -> Result<Option<T>, StoreError> {
         let mut attempt = 1;
         loop {
-            let result = (|| -> Result<Option<T>, StoreError> {
-                let mut writer = self.writer();
-                let Writer { main, latches } = &mut *writer;
-                let (main_tx, latch_tx) = match locking {
-                    Locking::LockTable => (
-                        main.transaction_with_behavior(TransactionBehavior::Immediate)?,
-                        None,
-                    ),
-                    Locking::Both => {
-                        let main_tx =
-                            main.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                        let latch_tx =
-                            latches.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                        (main_tx, Some(latch_tx))
-                    }
-                    Locking::LatchesOnly => {
-                        let latch_tx =
-                            latches.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                        // A read of the lock table that starts after the
-                        // latch lock is held.
-                        let main_tx =
-                            main.transaction_with_behavior(TransactionBehavior::Deferred)?;
-                        (main_tx, Some(latch_tx))
-                    }
-                };
-                let outcome = work(&main_tx, latch_tx.as_ref())?;
-                if outcome.is_some() {
-                    main_tx.commit()?;
-                    if let Some(latch_tx) = latch_tx {
-                        latch_tx.commit()?;
-                    }
-                }
-                Ok(outcome)
-            })();
-            match result {
+            match self.decide_in_group(locking, &mut work) {
                 Err(e) if e.is_busy() && attempt < WRITE_ATTEMPTS => {
                     tracing::debug!(error = %e, attempt, "state database busy; retrying");
                     std::thread::sleep(Duration::from_millis(20 * u64::from(attempt)));
@@ -201,7 +195,10 @@ fn prepare_connection(c: &mut rusqlite::Connection) -> rusqlite::Result<()> {
     // NORMAL in WAL mode: a commit survives the process dying (kill -9);
     // only a power loss may take the last transactions.
     c.busy_timeout(BUSY_TIMEOUT)?;
-    c.execute_batch("PRAGMA synchronous = NORMAL;")
+    // 1 MiB of page cache per connection (SQLite's default is 2): enough
+    // for the upper levels of the indexes a decision walks, and the
+    // kernel's page cache holds the rest for every connection at once.
+    c.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -1024;")
 }
 
 /// Rows at `?1` or in the range `[?2, ?3)`.

@@ -6,17 +6,19 @@ use std::sync::Arc;
 use super::*;
 use crate::authority::permit::WritePermit;
 use crate::locks::{LatchId, LatchLease, LockRules, Reach, ResourcePath, Timestamp, WriteIntent};
+use crate::store::LockStore;
 use crate::store::conformance::{self, Fixture};
 use crate::store::{
     EventContext, HistoryFilter, LockSelection, Needs, PatchOp, PropertyName, Stores, Writes,
 };
+use rusqlite::TransactionBehavior;
 
 fn p(path: &str) -> ResourcePath {
     ResourcePath::from_segments(path.split('/').filter(|s| !s.is_empty())).unwrap()
 }
 
 fn stores(dir: &Path) -> Stores {
-    let store = Arc::new(SqliteStore::open(dir).unwrap());
+    let store = Arc::new(SqliteStore::open(dir, Durability::Normal).unwrap());
     Stores {
         locks: store.clone(),
         audit: store.clone(),
@@ -231,12 +233,12 @@ fn event_ids_stay_unique_across_the_migration_and_pruning() {
 #[test]
 fn a_database_from_a_newer_deadbolt_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    drop(SqliteStore::open(dir.path()).unwrap());
+    drop(SqliteStore::open(dir.path(), Durability::Normal).unwrap());
     {
         let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
         conn.execute_batch("PRAGMA user_version = 99;").unwrap();
     }
-    match SqliteStore::open(dir.path()) {
+    match SqliteStore::open(dir.path(), Durability::Normal) {
         Err(StoreError::Corrupt(message)) => assert!(message.contains("99"), "{message}"),
         Err(other) => panic!("expected Corrupt, got {other:?}"),
         Ok(_) => panic!("a newer schema was opened"),
@@ -302,5 +304,76 @@ fn a_writer_holding_the_database_makes_decisions_wait_not_fail() {
         s.locks
             .release_latch(&LatchId(format!("w-{file}")))
             .unwrap();
+    }
+}
+
+/// Group commit (`group.rs`): decisions racing on many threads share
+/// transactions, yet each is decided on what the ones before it did, a
+/// refusal undoes only itself, and every grant is committed when
+/// `transact` returns: a second store on the same files (another process)
+/// sees exactly the granted locks.
+#[test]
+fn concurrent_decisions_commit_in_groups_and_each_sees_the_ones_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = stores(dir.path());
+    let threads: Vec<_> = (0..32)
+        .map(|i| {
+            let locks = Arc::clone(&s.locks);
+            let reader = dir.path().to_owned();
+            std::thread::spawn(move || {
+                let mut granted = Vec::new();
+                for round in 0..20 {
+                    // Half the decisions race for one shared path, half
+                    // lock a path of their own.
+                    let path = match round % 2 {
+                        0 => "/shared".to_owned(),
+                        _ => format!("/own-{i}-{round}"),
+                    };
+                    let token = format!("urn:uuid:{i}-{round}");
+                    let mut got = false;
+                    locks
+                        .transact(&needs(&path), T0, &EventContext::default(), &mut |table| {
+                            got = LockRules::default()
+                                .acquire(table, lock_request(&token, &path), T0)
+                                .is_ok();
+                            got
+                        })
+                        .unwrap();
+                    if got {
+                        // Committed before the answer: visible to another
+                        // connection at once.
+                        let other = SqliteStore::open(&reader, Durability::Normal).unwrap();
+                        let seen = other
+                            .view(&[LockSelection::of(&p(&path), false)], T0)
+                            .unwrap();
+                        assert!(
+                            seen.covering_locks(&p(&path), T0)
+                                .iter()
+                                .any(|l| l.token.0 == token),
+                            "{token} granted but not committed"
+                        );
+                        granted.push((path, token));
+                    }
+                }
+                granted
+            })
+        })
+        .collect();
+    let granted: Vec<(String, String)> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let shared = granted.iter().filter(|(path, _)| path == "/shared").count();
+    assert_eq!(shared, 1, "exactly one exclusive lock on the shared path");
+    assert_eq!(granted.len(), 1 + 32 * 10, "every own path was granted");
+    drop(s);
+    let reopened = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
+    for (path, token) in &granted {
+        let seen = reopened
+            .view(&[LockSelection::of(&p(path), false)], T0)
+            .unwrap();
+        let locks = seen.covering_locks(&p(path), T0);
+        assert_eq!(locks.len(), 1, "{path}");
+        assert_eq!(&locks[0].token.0, token);
     }
 }

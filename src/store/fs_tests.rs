@@ -1,0 +1,74 @@
+//! Tests of the served directory's store (`fs.rs`).
+use super::*;
+use crate::locks::{Reach, WriteIntent};
+
+fn p(segments: &[&str]) -> ResourcePath {
+    ResourcePath::from_segments(segments.iter().copied()).unwrap()
+}
+
+fn permit_all() -> WritePermit {
+    WritePermit::unchecked(WriteIntent::new().touches(&ResourcePath::root(), Reach::Subtree))
+}
+
+#[test]
+fn aborted_write_leaves_old_content_and_no_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("f.txt"), b"old").unwrap();
+    let store = FsStore::new(dir.path(), vec![], Durability::Full).unwrap();
+    let mut pending = store.begin_write(&permit_all(), &p(&["f.txt"])).unwrap();
+    pending.write_chunk(b"half of the new").unwrap();
+    drop(pending);
+    assert_eq!(fs::read(dir.path().join("f.txt")).unwrap(), b"old");
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "temporary removed"
+    );
+}
+
+#[test]
+fn committed_write_replaces_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path(), vec![], Durability::Full).unwrap();
+    let mut pending = store.begin_write(&permit_all(), &p(&["f.txt"])).unwrap();
+    pending.write_chunk(b"new").unwrap();
+    pending.commit().unwrap();
+    assert_eq!(fs::read(dir.path().join("f.txt")).unwrap(), b"new");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn permit_that_does_not_cover_the_path_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path(), vec![], Durability::Full).unwrap();
+    let permit = WritePermit::unchecked(WriteIntent::new().touches(&p(&["a"]), Reach::Resource));
+    let err = store.create_collection(&permit, &p(&["b"])).unwrap_err();
+    assert!(matches!(err, StoreError::NotPermitted(_)), "{err:?}");
+    assert!(!dir.path().join("b").exists());
+}
+
+#[test]
+fn symlink_out_of_root_is_not_resolved_nor_listed() {
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("secret"), b"s").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
+    let store = FsStore::new(dir.path(), vec![], Durability::Full).unwrap();
+    let err = store.metadata(&p(&["out", "secret"])).unwrap_err();
+    assert!(matches!(err, StoreError::OutsideRoot(_)), "{err:?}");
+    assert_eq!(store.members(&ResourcePath::root()).unwrap().count(), 0);
+}
+
+#[test]
+fn reserved_paths_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path(), vec![p(&[".deadbolt"])], Durability::Normal).unwrap();
+    assert!(matches!(
+        store.metadata(&p(&[".deadbolt", "db"])),
+        Err(StoreError::Reserved(_))
+    ));
+    assert!(matches!(
+        store.metadata(&p(&[".deadbolt-tmp-x"])),
+        Err(StoreError::Reserved(_))
+    ));
+}
