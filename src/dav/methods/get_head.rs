@@ -98,20 +98,22 @@ fn content_type(path: &ResourcePath) -> String {
 }
 
 fn read_exact_at(
-    mut file: std::fs::File,
+    file: std::fs::File,
     first: u64,
     len: u64,
     path: &ResourcePath,
 ) -> Result<Bytes, DavError> {
-    let io = |e| DavError::Store(crate::store::StoreError::io(path, e));
-    file.seek(SeekFrom::Start(first)).map_err(io)?;
-    let mut buf = Vec::with_capacity(len as usize);
-    file.take(len).read_to_end(&mut buf).map_err(io)?;
-    if (buf.len() as u64) != len {
-        return Err(DavError::Internal(format!(
-            "{path} shrank while being read"
-        )));
-    }
+    use std::os::unix::fs::FileExt;
+    let len = usize::try_from(len).map_err(|e| DavError::Internal(e.to_string()))?;
+    let mut buf = vec![0u8; len];
+    // One positioned read: no seek, and no second read to find the end.
+    file.read_exact_at(&mut buf, first)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => {
+                DavError::Internal(format!("{path} shrank while being read"))
+            }
+            _ => DavError::Store(crate::store::StoreError::io(path, e)),
+        })?;
     Ok(Bytes::from(buf))
 }
 

@@ -101,16 +101,13 @@ impl Writer {
             return Ok(());
         }
         let mut result = match commit {
-            true => self.main.execute_batch("COMMIT").map_err(StoreError::from),
+            true => run(&self.main, "COMMIT"),
             false => Err(StoreError::database(
                 "a decision could not roll back to its savepoint",
             )),
         };
         if result.is_ok() && self.group.latches_open {
-            result = self
-                .latches
-                .execute_batch("COMMIT")
-                .map_err(StoreError::from);
+            result = run(&self.latches, "COMMIT");
         }
         if let Err(e) = &result {
             // Whatever did not commit is gone: nothing of the group stays.
@@ -155,7 +152,7 @@ impl Writer {
             broken: false,
         };
         if !self.group.open {
-            if let Err(e) = self.main.execute_batch("BEGIN IMMEDIATE") {
+            if let Err(e) = run(&self.main, "BEGIN IMMEDIATE") {
                 return refused(e.into());
             }
             self.group.open = true;
@@ -163,7 +160,7 @@ impl Writer {
         let wants_latches = locking != Locking::LockTable;
         if wants_latches && !self.group.latches_open {
             // After the lock table's lock, as every decision takes them.
-            if let Err(e) = self.latches.execute_batch("BEGIN IMMEDIATE") {
+            if let Err(e) = run(&self.latches, "BEGIN IMMEDIATE") {
                 return refused(e.into());
             }
             self.group.latches_open = true;
@@ -173,7 +170,7 @@ impl Writer {
             self.group.latches_open.then_some(&self.latches),
         ];
         for connection in connections.into_iter().flatten() {
-            if let Err(e) = connection.execute_batch("SAVEPOINT decision") {
+            if let Err(e) = run(connection, "SAVEPOINT decision") {
                 // Nothing of this decision ran; a savepoint left open is
                 // undone with the rest of the group.
                 return Decided {
@@ -185,14 +182,14 @@ impl Writer {
         }
         self.group.members += 1;
         let outcome = work(&self.main, wants_latches.then_some(&self.latches));
-        let ending = match outcome {
-            Ok(Some(_)) => "RELEASE decision",
-            _ => "ROLLBACK TO decision; RELEASE decision",
+        let ending: &[&str] = match outcome {
+            Ok(Some(_)) => &["RELEASE decision"],
+            _ => &["ROLLBACK TO decision", "RELEASE decision"],
         };
         let broken = connections
             .into_iter()
             .flatten()
-            .any(|c| c.execute_batch(ending).is_err());
+            .any(|c| ending.iter().any(|sql| run(c, sql).is_err()));
         Decided {
             outcome,
             joined: true,
@@ -251,4 +248,10 @@ impl SqliteStore {
             None => decided.outcome,
         }
     }
+}
+
+/// Runs a statement of the group's bookkeeping, parsed once per connection.
+fn run(connection: &Connection, sql: &str) -> Result<(), StoreError> {
+    connection.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
