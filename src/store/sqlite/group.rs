@@ -153,7 +153,7 @@ impl Writer {
         };
         if !self.group.open {
             if let Err(e) = run(&self.main, "BEGIN IMMEDIATE") {
-                return refused(e.into());
+                return refused(e);
             }
             self.group.open = true;
         }
@@ -161,7 +161,7 @@ impl Writer {
         if wants_latches && !self.group.latches_open {
             // After the lock table's lock, as every decision takes them.
             if let Err(e) = run(&self.latches, "BEGIN IMMEDIATE") {
-                return refused(e.into());
+                return refused(e);
             }
             self.group.latches_open = true;
         }
@@ -174,7 +174,7 @@ impl Writer {
                 // Nothing of this decision ran; a savepoint left open is
                 // undone with the rest of the group.
                 return Decided {
-                    outcome: Err(e.into()),
+                    outcome: Err(e),
                     joined: false,
                     broken: true,
                 };
