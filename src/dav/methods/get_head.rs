@@ -13,12 +13,13 @@ use crate::locks::ResourcePath;
 use crate::store::Meta;
 use crate::web::body::{self, Body, BoxError};
 
-/// Files up to this size are read in one go instead of streamed.
-const SMALL_FILE: u64 = 1024 * 1024;
-/// Reads up to this size happen on the request's own task (see `execute`).
+/// Files up to this size are read in one go, on the request's own task
+/// (see `execute`); larger ones are streamed.
 const INLINE_READ: u64 = 128 * 1024;
-/// Read size for streamed files.
-const STREAM_CHUNK: usize = 256 * 1024;
+/// Read size for streamed files: a hand-off between threads per chunk,
+/// and `STREAM_DEPTH` of them in memory per response (at 64 concurrent
+/// downloads, 16 MiB at most).
+const STREAM_CHUNK: usize = 128 * 1024;
 /// Chunks in flight per streamed response (bounds its memory).
 const STREAM_DEPTH: usize = 2;
 
@@ -76,11 +77,6 @@ pub async fn execute(
         body::empty()
     } else if len <= INLINE_READ {
         body::full(read_exact_at(file, first, len, &path)?)
-    } else if len <= SMALL_FILE {
-        let bytes = state
-            .blocking(move |_| read_exact_at(file, first, len, &path))
-            .await?;
-        body::full(bytes)
     } else {
         stream_file(file, first, len, &path)?
     };
