@@ -16,6 +16,7 @@
 //! properties, latch renewals) commits the open group before it starts
 //! (`SqliteStore::writer`), so it always finds the connections idle.
 
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
@@ -103,7 +104,7 @@ impl Writer {
         let mut result = match commit {
             true => run(&self.main, "COMMIT"),
             false => Err(StoreError::database(
-                "a decision could not roll back to its savepoint",
+                "a decision of the group failed midway; the group was rolled back",
             )),
         };
         if result.is_ok() && self.group.latches_open {
@@ -209,7 +210,18 @@ impl SqliteStore {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         self.queued.fetch_sub(1, Ordering::SeqCst);
-        let decided = writer.decide(locking, work);
+        let decided = match catch_unwind(AssertUnwindSafe(|| writer.decide(locking, work))) {
+            Ok(decided) => decided,
+            Err(panic) => {
+                // Its half-done changes must not be committed with the
+                // others, and the members waiting must not wait forever.
+                let waiting = writer.group.members.saturating_sub(1);
+                let _ = writer.end_group(false, waiting);
+                self.group_ended.notify_all();
+                drop(writer);
+                resume_unwind(panic);
+            }
+        };
         let number = writer.group.number;
         if !writer.group.open {
             return decided.outcome;

@@ -121,8 +121,9 @@ impl SqliteStore {
     /// This process's write connections, once the writers before are done
     /// and the open group of decisions has committed.
     fn writer(&self) -> MutexGuard<'_, Writer> {
-        // A panic mid-transaction drops (rolls back) its transaction before
-        // the guard, so a poisoned connection is as good as new.
+        // A panic mid-transaction rolls it back before the guard goes (a
+        // `Transaction`'s drop; for a decision, `decide_in_group`), so a
+        // poisoned connection is as good as new.
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         writer.finish_group();
         self.group_ended.notify_all();

@@ -377,3 +377,38 @@ fn concurrent_decisions_commit_in_groups_and_each_sees_the_ones_before() {
         assert_eq!(&locks[0].token.0, token);
     }
 }
+
+/// A decision that panics midway is rolled back whole (here: the fencing
+/// counter it drew), and the writer goes on serving decisions.
+#[test]
+fn a_decision_that_panics_is_rolled_back_and_the_writer_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = stores(dir.path());
+    let grant = |path: &str, token: &str| {
+        let mut granted = None;
+        s.locks
+            .transact(&needs(path), T0, &EventContext::default(), &mut |table| {
+                granted = LockRules::default()
+                    .acquire(table, lock_request(token, path), T0)
+                    .ok();
+                granted.is_some()
+            })
+            .unwrap();
+        granted.expect("granted")
+    };
+    let first = grant("/a", "urn:uuid:a");
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = s
+            .locks
+            .transact(&needs("/b"), T0, &EventContext::default(), &mut |_| {
+                panic!("a bug in a decision")
+            });
+    }));
+    assert!(panicked.is_err());
+    let next = grant("/c", "urn:uuid:c");
+    assert_eq!(
+        next.fencing,
+        first.fencing + 1,
+        "the panicked decision's draw of the fencing counter was rolled back"
+    );
+}
