@@ -67,7 +67,9 @@ impl Beneath {
             segments => segments.join("/"),
         };
         let flags = match purpose {
-            Purpose::Read => OFlags::RDONLY | OFlags::CLOEXEC,
+            // Non-blocking: a FIFO under the root must not stall the
+            // request's thread in `open` (regular files ignore the flag).
+            Purpose::Read => OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK,
             Purpose::Metadata => OFlags::PATH | OFlags::CLOEXEC,
         };
         let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;

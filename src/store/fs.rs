@@ -8,7 +8,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::beneath::{Beneath, Opened, Purpose};
@@ -344,7 +344,11 @@ impl ContentStore for FsStore {
     fn open(&self, path: &ResourcePath) -> Result<(File, Meta), StoreError> {
         let file = match self.open_below(path, Purpose::Read)? {
             Some(file) => file,
-            None => File::open(self.resolve(path)?).map_err(|e| StoreError::io(path, e))?,
+            None => File::options()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(self.resolve(path)?)
+                .map_err(|e| StoreError::io(path, e))?,
         };
         let meta = file.metadata().map_err(|e| StoreError::io(path, e))?;
         Ok((file, meta_from(&meta)))

@@ -72,3 +72,25 @@ fn reserved_paths_are_refused() {
         Err(StoreError::Reserved(_))
     ));
 }
+
+/// Opening runs on the request's task: a FIFO under the root (made by
+/// someone on the machine) must not stall it until a writer appears.
+#[test]
+fn opening_a_fifo_does_not_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let store = FsStore::new(dir.path(), vec![], Durability::Normal).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let opened = store.open(&p(&["pipe"])).map(|(_, meta)| meta.len);
+        let _ = tx.send(opened.is_ok());
+    });
+    let opened = rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("open must return at once, not wait for a writer");
+    assert!(opened);
+}
