@@ -3,10 +3,10 @@
 //! `openat2` with `RESOLVE_BENEATH` on a descriptor of the root resolves
 //! every component, symlinks included, and refuses to leave the root while
 //! doing it: no `canonicalize` (a `readlink` per component) before each
-//! open, and no window between the check and the use. It refuses some
-//! paths the slow way accepts, an absolute symlink that still points
-//! inside the root for instance, and old kernels (before 5.6) or seccomp
-//! filters refuse the call itself: then the caller takes the slow way.
+//! open, and no window between the check and the use. Paths with a
+//! symlink on the way are left to the slow way (which also keeps symlinks
+//! out of the reserved paths), as are old kernels (before 5.6) and seccomp
+//! filters that refuse the call itself.
 
 use std::fs::File;
 use std::io;
@@ -29,8 +29,8 @@ pub struct Beneath {
 /// What an open below the root came to.
 pub enum Opened {
     File(File),
-    /// The kernel refused to resolve it beneath the root (an absolute
-    /// symlink, `..` through a symlink, or no `openat2`): ask the slow way.
+    /// The kernel did not resolve it (a symlink on the way, or no
+    /// `openat2`): ask the slow way.
     Undecided,
     Failed(io::Error),
 }
@@ -72,7 +72,9 @@ impl Beneath {
             Purpose::Read => OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK,
             Purpose::Metadata => OFlags::PATH | OFlags::CLOEXEC,
         };
-        let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+        // No symlinks either: one could lead into a reserved path (the
+        // state directory) under the root, which only the slow way checks.
+        let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS;
         match rustix::fs::openat2(
             &*self.root,
             relative.as_str(),
@@ -81,7 +83,8 @@ impl Beneath {
             resolve,
         ) {
             Ok(fd) => Opened::File(File::from(fd)),
-            Err(rustix::io::Errno::XDEV) => Opened::Undecided,
+            // XDEV: it would leave the root; LOOP: a symlink on the way.
+            Err(rustix::io::Errno::XDEV | rustix::io::Errno::LOOP) => Opened::Undecided,
             Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => {
                 // Not this kernel, or a sandbox that forbids it: from now
                 // on every open takes the slow way.

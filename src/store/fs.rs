@@ -87,6 +87,9 @@ impl FsStore {
         let mut probe = full.as_path();
         loop {
             match fs::canonicalize(probe) {
+                Ok(real) if self.reserved_real(&real) => {
+                    return Err(StoreError::Reserved(path.clone()));
+                }
                 Ok(real) if real.starts_with(&self.root) => return Ok(full),
                 Ok(_) => return Err(StoreError::OutsideRoot(path.clone())),
                 Err(e)
@@ -110,7 +113,19 @@ impl FsStore {
         if self.is_reserved(member) {
             return false;
         }
-        !is_symlink || fs::canonicalize(full).is_ok_and(|real| real.starts_with(&self.root))
+        !is_symlink
+            || fs::canonicalize(full)
+                .is_ok_and(|real| real.starts_with(&self.root) && !self.reserved_real(&real))
+    }
+
+    /// Whether a real (symlink-free) location is a reserved path or below
+    /// one: a symlink in the tree must not lead into the state directory.
+    fn reserved_real(&self, real: &Path) -> bool {
+        self.reserved.iter().any(|r| {
+            let mut location = self.root.clone();
+            location.extend(r.segments());
+            real.starts_with(location)
+        })
     }
 
     fn parent_dir(&self, path: &ResourcePath) -> Result<PathBuf, StoreError> {

@@ -94,3 +94,33 @@ fn opening_a_fifo_does_not_block() {
         .expect("open must return at once, not wait for a writer");
     assert!(opened);
 }
+
+/// A symlink in the tree that leads into a reserved path (the state
+/// directory under the root) is neither served nor listed.
+#[test]
+fn symlink_into_a_reserved_path_is_not_resolved_nor_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join(".deadbolt")).unwrap();
+    fs::write(dir.path().join(".deadbolt/deadbolt.sqlite3"), b"state").unwrap();
+    std::os::unix::fs::symlink(".deadbolt", dir.path().join("peek")).unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join(".deadbolt/deadbolt.sqlite3"),
+        dir.path().join("db"),
+    )
+    .unwrap();
+    fs::write(dir.path().join("plain.txt"), b"ok").unwrap();
+    let store = FsStore::new(dir.path(), vec![p(&[".deadbolt"])], Durability::Normal).unwrap();
+    for path in [p(&["peek", "deadbolt.sqlite3"]), p(&["db"]), p(&["peek"])] {
+        let err = store.open(&path).map(|_| ()).unwrap_err();
+        assert!(matches!(err, StoreError::Reserved(_)), "{path}: {err:?}");
+        let err = store.metadata(&path).map(|_| ()).unwrap_err();
+        assert!(matches!(err, StoreError::Reserved(_)), "{path}: {err:?}");
+    }
+    let listed: Vec<String> = store
+        .members(&ResourcePath::root())
+        .unwrap()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(listed, vec!["plain.txt".to_owned()]);
+    assert!(store.open(&p(&["plain.txt"])).is_ok());
+}
