@@ -54,7 +54,7 @@ pub struct FileConfig {
     pub max_header_line: Option<usize>,
     pub max_header_size: Option<usize>,
     pub quota: Option<u64>,
-    pub durability: Option<crate::cli::DurabilityLevel>,
+    pub durability: Option<DurabilityLevel>,
     pub drain_timeout: Option<u64>,
     pub lock_timeout_default: Option<u64>,
     pub lock_timeout_max: Option<u64>,

@@ -493,13 +493,15 @@ impl ContentStore for FsStore {
         fs::rename(&src, &dst).map_err(|e| StoreError::io(from, e))?;
         // The new name first: until the old one's removal is durable too,
         // a power loss leaves both, never neither.
-        let synced = self.dirs.sync_parent(&dst);
-        synced
-            .and_then(|()| match src.parent() == dst.parent() {
-                true => Ok(()),
-                false => self.dirs.sync_parent(&src),
-            })
-            .map_err(|e| StoreError::io(to, e))
+        self.dirs
+            .sync_parent(&dst)
+            .map_err(|e| StoreError::io(to, e))?;
+        if src.parent() != dst.parent() {
+            self.dirs
+                .sync_parent(&src)
+                .map_err(|e| StoreError::io(from, e))?;
+        }
+        Ok(())
     }
 }
 

@@ -32,12 +32,11 @@ pub enum StateLocation {
 }
 
 /// What an acknowledged change survives (`--durability`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
     /// The process dying (`kill -9`, a crash): uploaded content is synced
     /// before it replaces the old, lock decisions are in the database's
     /// log before the answer; a power loss may take the last ones.
-    #[default]
     Normal,
     /// A power loss too: the directory entries an upload, MKCOL, MOVE,
     /// COPY or DELETE changed are synced, and every lock decision's commit

@@ -86,7 +86,7 @@ pub async fn execute(
             .blocking(move |s| own_answer(s, &request, is_collection))
             .await?
     };
-    let body = if request.depth == Depth::Zero || !meta.is_collection() {
+    let body = if single {
         let mut out = String::new();
         let live = Live {
             locks: &snapshot,

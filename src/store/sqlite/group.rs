@@ -132,12 +132,17 @@ impl Writer {
         result
     }
 
-    /// Commits the open group, for writes that are not decisions.
-    pub(super) fn finish_group(&mut self) {
+    /// Commits the open group, for writes that are not decisions; true
+    /// when there was one (its members are to be woken).
+    pub(super) fn finish_group(&mut self) -> bool {
+        if !self.group.open {
+            return false;
+        }
         let waiting = self.group.members;
         if let Err(e) = self.end_group(true, waiting) {
             tracing::warn!(error = %e, "a group of lock decisions failed to commit");
         }
+        true
     }
 
     /// Joins (opening if needed) the group's transaction and runs `work` in

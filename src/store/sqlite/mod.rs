@@ -125,8 +125,9 @@ impl SqliteStore {
         // `Transaction`'s drop; for a decision, `decide_in_group`), so a
         // poisoned connection is as good as new.
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        writer.finish_group();
-        self.group_ended.notify_all();
+        if writer.finish_group() {
+            self.group_ended.notify_all();
+        }
         writer
     }
 
