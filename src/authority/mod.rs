@@ -12,6 +12,7 @@
 mod follow;
 mod latches;
 pub mod permit;
+mod plan;
 mod queue;
 mod sweeper;
 pub mod view;
@@ -30,12 +31,12 @@ use self::permit::LatchRelease;
 use self::queue::WaitQueue;
 use crate::auth::Requester;
 use crate::locks::{
-    ActiveLock, Hold, LockDepth, LockError, LockRequest, LockRules, LockScope, LockTable,
-    LockToken, Reach, Removal, ResourcePath, TimeoutRequest, Timestamp, WriteIntent,
+    ActiveLock, Hold, LockDepth, LockError, LockRules, LockScope, LockTable, LockToken, Removal,
+    ResourcePath, TimeoutRequest, Timestamp, WriteIntent,
 };
 use crate::store::{
     AuditStore, EventContext, HistoryFilter, LockEvent, LockSelection, LockStats, LockStore, Needs,
-    StoreError, Stores, Writes,
+    StoreError, Stores,
 };
 
 /// Why the authority said no.
@@ -156,14 +157,7 @@ impl LockService {
             outcome = Some(result);
             commit
         })?;
-        let outcome = outcome.unwrap_or_else(|| {
-            Err(StoreError::database("the lock transaction did not run its decision").into())
-        });
-        // Admitting a write changes latches only, which the trail never records.
-        if outcome.is_ok() && needs.writes != Writes::LatchesOnly {
-            self.changed();
-        }
-        outcome
+        self.decided(outcome, needs.writes)
     }
 
     /// The write gate: a permit for `intent`, or why not (`423` and its
@@ -174,30 +168,9 @@ impl LockService {
         submitted: &[LockToken],
         requester: &Requester,
     ) -> Result<WritePermit, AuthorityError> {
-        let now = self.now();
-        let needs = Needs {
-            selections: intent
-                .targets()
-                .iter()
-                .map(|(path, reach)| match reach {
-                    // Only checked: writers of other members may run beside.
-                    Reach::MemberList => LockSelection::checked(path),
-                    _ => selection(path, *reach == Reach::Subtree),
-                })
-                .collect(),
-            latches: true,
-            // Admitting a write never changes locks: other processes' lock
-            // decisions need not wait for it.
-            writes: Writes::LatchesOnly,
-            counts: false,
-            fencing: false,
-        };
-        let lease = self.latches.lease(now);
-        // Latches record no audit events: no context to build.
-        let admission = self.decide(needs, now, &EventContext::default(), |rules, table| {
-            Ok(rules.admit(table, &intent, submitted, requester.name(), &lease, now)?)
-        })?;
-        Ok(self.permit(intent, admission.latched.then_some(lease.id)))
+        let (plan, latch) = self.admit_plan(intent.clone(), submitted, requester);
+        let latched = self.decide_plan(plan)?;
+        Ok(self.permit(intent, latched.then_some(latch)))
     }
 
     fn permit(&self, intent: WriteIntent, latch: Option<crate::locks::LatchId>) -> WritePermit {
@@ -233,58 +206,9 @@ impl LockService {
         requester: &Requester,
         ticket: Option<u64>,
     ) -> Result<Grant, AuthorityError> {
-        let waiting = self.waits.ahead_of(&new.root, new.depth, ticket);
-        if waiting > 0 {
-            return Err(LockError::Queued {
-                path: new.root,
-                waiting,
-            }
-            .into());
-        }
-        let now = self.now();
-        let mut selections = vec![selection(&new.root, new.depth == LockDepth::Infinity)];
-        if let Some(parent) = new.root.parent() {
-            selections.push(LockSelection::checked(&parent));
-        }
-        let needs = Needs {
-            selections,
-            counts: true,
-            latches: true,
-            fencing: true,
-            writes: Writes::Locks,
-        };
-        let request = LockRequest {
-            token: LockToken(format!("urn:uuid:{}", uuid::Uuid::new_v4())),
-            root: new.root,
-            root_is_collection: new.root_is_collection,
-            scope: new.scope,
-            depth: new.depth,
-            owner: new.owner,
-            principal: requester.name().map(str::to_owned),
-            client: requester.client.clone(),
-            timeout: new.timeout,
-        };
-        // A lease (and its id) only for a lock that creates its resource.
-        let lease = create.as_ref().map(|_| self.latches.lease(now));
-        let context = context(requester, new.reason);
-        let (lock, latched) = self.decide(needs, now, &context, |rules, table| {
-            let lock = rules.acquire(table, request.clone(), now)?;
-            let latched = match (&create, &lease) {
-                (Some(intent), Some(lease)) => {
-                    let mut tokens = submitted.to_vec();
-                    tokens.push(lock.token.clone());
-                    let principal = requester.name();
-                    rules
-                        .admit(table, intent, &tokens, principal, lease, now)?
-                        .latched
-                }
-                _ => false,
-            };
-            Ok((lock, latched))
-        })?;
-        let latch = lease.filter(|_| latched).map(|lease| lease.id);
-        let create = create.map(|intent| self.permit(intent, latch));
-        Ok(Grant { lock, create })
+        let (plan, pending) = self.acquire_plan(new, create, submitted, requester, ticket)?;
+        let decided = self.decide_plan(plan)?;
+        Ok(self.granted(decided, pending))
     }
 
     /// Takes back a lock whose resource could not be created after all.
@@ -322,14 +246,7 @@ impl LockService {
         timeout: &[TimeoutRequest],
         requester: &Requester,
     ) -> Result<ActiveLock, AuthorityError> {
-        let now = self.now();
-        let needs = Needs {
-            selections: vec![selection(path, false)],
-            ..Needs::default()
-        };
-        self.decide(needs, now, &context(requester, None), |rules, table| {
-            Ok(rules.refresh(table, token, path, timeout, requester.name(), now)?)
-        })
+        self.decide_plan(self.refresh_plan(token, path, timeout, requester))
     }
 
     /// UNLOCK (§9.11): removes the lock `token` names from any URL in its
@@ -341,25 +258,7 @@ impl LockService {
         path: &ResourcePath,
         requester: &Requester,
     ) -> Result<(ActiveLock, Removal), AuthorityError> {
-        let now = self.now();
-        let needs = Needs {
-            selections: vec![selection(path, false)],
-            ..Needs::default()
-        };
-        let released =
-            self.decide(
-                needs,
-                now,
-                &context(requester, None),
-                |rules, table| match rules.release(table, token, path, requester.name(), now) {
-                    Ok(lock) => Ok((lock, Removal::Released)),
-                    Err(LockError::NotOwner) if requester.is_admin() => rules
-                        .break_lock(table, token, now)
-                        .map(|lock| (lock, Removal::Broken))
-                        .ok_or(LockError::TokenMismatch.into()),
-                    Err(e) => Err(e.into()),
-                },
-            )?;
+        let released = self.decide_plan(self.release_plan(token, path, requester))?;
         self.freed(std::slice::from_ref(&released.0));
         Ok(released)
     }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::auth::{Principal, Role};
+use crate::locks::Reach;
 use crate::store::{StateLocation, open};
 
 fn p(path: &str) -> ResourcePath {

@@ -140,11 +140,10 @@ pub async fn pass_gate(
     let deadline = tokio::time::Instant::now() + CONDITIONAL_WAIT;
     let mut pause = Duration::from_millis(5);
     let gate = loop {
-        // A short SQLite transaction: let this worker's other connections
-        // move to another thread meanwhile.
-        let gate = tokio::task::block_in_place(|| {
-            state.authority.admit(intent.clone(), submitted, requester)
-        });
+        let gate = state
+            .authority
+            .admit_async(intent.clone(), submitted, requester)
+            .await;
         let busy = matches!(
             gate,
             Err(AuthorityError::Refused(LockError::BeingWritten { .. }))

@@ -29,6 +29,7 @@ pub use self::clock::system_now;
 pub use self::open::{Durability, StateLocation, Stores, open};
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::authority::permit::WritePermit;
@@ -389,10 +390,24 @@ pub enum Writes {
     LatchesOnly,
 }
 
+/// One decision owned whole, to hand to a writer (`LockStore::submit`):
+/// what `transact` takes by reference.
+pub struct Decision {
+    pub needs: Needs,
+    pub now: Timestamp,
+    pub context: EventContext,
+    /// Returns true to commit its table's changes; may run more than once.
+    pub decide: Box<dyn FnMut(&mut LockTable) -> bool + Send>,
+}
+
+/// A submitted decision: done when committed (or refused, or failed).
+pub type Submitted =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send>>;
+
 /// The lock table: the source of truth for locks, holds and writes in
 /// progress. Every decision reads what it needs from here, so another
 /// process sharing the state (the CLI, a second server) is seen at once.
-pub trait LockStore: Send + Sync {
+pub trait LockStore: Send + Sync + 'static {
     /// Now, by this lock table's clock: the local clock for a table on this
     /// machine, the database server's for one that several hosts share.
     fn now(&self) -> Timestamp {
@@ -412,6 +427,26 @@ pub trait LockStore: Send + Sync {
         context: &EventContext,
         decide: &mut dyn FnMut(&mut LockTable) -> bool,
     ) -> Result<(), StoreError>;
+    /// `transact` for a caller on an async worker, with an owned decision:
+    /// resolves once the decision has run and its changes (if any) are
+    /// committed. This default runs `transact` on the blocking pool; a store
+    /// with a writer of its own queues the decision there instead, so the
+    /// request never leaves the async workers.
+    fn submit(self: Arc<Self>, decision: Decision) -> Submitted {
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let Decision {
+                    needs,
+                    now,
+                    context,
+                    mut decide,
+                } = decision;
+                self.transact(&needs, now, &context, &mut *decide)
+            })
+            .await
+            .map_err(|e| StoreError::database(format!("the lock decision did not run: {e}")))?
+        })
+    }
     /// The live locks and active holds selected, to read (no latches).
     fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError>;
     /// The live locks that cover `collection` or any of its direct members

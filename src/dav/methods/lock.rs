@@ -130,16 +130,52 @@ pub async fn execute(
         }
         (request, _) => request,
     };
-    state
-        .blocking(move |s| match request {
-            LockRequest::Create(new) => create(s, new, &submitted, &requester),
-            LockRequest::Refresh {
-                path,
-                token,
-                timeout,
-            } => refresh(s, &path, &token, &timeout, &requester),
-        })
-        .await
+    match request {
+        LockRequest::Create(new) => {
+            // Page-cache metadata: asked on the request's task.
+            let prepared = prepare(state, new)?;
+            if prepared.create.is_some() {
+                // Creating the resource writes a file: a blocking thread's job.
+                return state
+                    .blocking(move |s| {
+                        let grant = s.authority.acquire(
+                            prepared.lock.clone(),
+                            prepared.create.clone(),
+                            &submitted,
+                            &requester,
+                        )?;
+                        created_response(finish(s, &prepared, grant, &requester)?)
+                    })
+                    .await;
+            }
+            let grant = state
+                .authority
+                .acquire_async(prepared.lock.clone(), &submitted, &requester)
+                .await?;
+            created_response(finish(state, &prepared, grant, &requester)?)
+        }
+        LockRequest::Refresh {
+            path,
+            token,
+            timeout,
+        } => {
+            let lock = state
+                .authority
+                .refresh_async(&token, &path, &timeout, &requester)
+                .await
+                .map_err(refresh_error)?;
+            let root_href = href(&lock.root, lock.root_is_collection);
+            lock_response(StatusCode::OK, &lock, now(), &root_href)
+        }
+    }
+}
+
+/// A refresh naming a lock that does not cover the URL is a bad request.
+fn refresh_error(e: AuthorityError) -> DavError {
+    match e {
+        AuthorityError::Refused(LockError::TokenMismatch) => DavError::RefreshTokenMismatch,
+        other => other.into(),
+    }
 }
 
 /// A LOCK that waits in line (`Prefer: wait`) up to `wait`.
@@ -169,15 +205,6 @@ async fn wait_and_grant(
         response.headers_mut().insert("preference-applied", applied);
     }
     Ok(response)
-}
-
-fn create(
-    s: &DavState,
-    new: CreateLock,
-    submitted: &[LockToken],
-    requester: &Requester,
-) -> Result<Response<Body>, DavError> {
-    created_response(grant(s, new, submitted, requester)?)
 }
 
 /// 200 (or 201 for a new resource) with the lock and its `Lock-Token`.
@@ -307,24 +334,6 @@ fn finish(
         created,
         is_collection: prepared.lock.root_is_collection,
     })
-}
-
-fn refresh(
-    s: &DavState,
-    path: &ResourcePath,
-    token: &LockToken,
-    timeout: &[TimeoutRequest],
-    requester: &Requester,
-) -> Result<Response<Body>, DavError> {
-    let lock = s
-        .authority
-        .refresh(token, path, timeout, requester)
-        .map_err(|e| match e {
-            AuthorityError::Refused(LockError::TokenMismatch) => DavError::RefreshTokenMismatch,
-            other => other.into(),
-        })?;
-    let root_href = href(&lock.root, lock.root_is_collection);
-    lock_response(StatusCode::OK, &lock, now(), &root_href)
 }
 
 /// `<D:prop><D:lockdiscovery>` with the one lock (§9.10.1).

@@ -34,17 +34,13 @@ pub async fn execute(
     requester: Requester,
 ) -> Result<Response<Body>, DavError> {
     state
-        .blocking(move |s| {
-            s.authority
-                .release(&request.token, &request.path, &requester)
-                .map_err(|e| match e {
-                    AuthorityError::Refused(LockError::TokenMismatch) => {
-                        DavError::UnlockTokenMismatch
-                    }
-                    other => other.into(),
-                })
-        })
-        .await?;
+        .authority
+        .release_async(&request.token, &request.path, &requester)
+        .await
+        .map_err(|e| match e {
+            AuthorityError::Refused(LockError::TokenMismatch) => DavError::UnlockTokenMismatch,
+            other => other.into(),
+        })?;
     let mut response = Response::new(body::empty());
     *response.status_mut() = StatusCode::NO_CONTENT;
     Ok(response)

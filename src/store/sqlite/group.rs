@@ -12,6 +12,9 @@
 //! change. A refused or failed decision rolls back to its savepoint and
 //! leaves the group's other changes alone.
 //!
+//! Decisions submitted from async workers are grouped the same way by the
+//! writer thread (`writer_thread.rs`), which takes the writer per group.
+//!
 //! Only decisions join groups. Anything else that writes (dead
 //! properties, latch renewals) commits the open group before it starts
 //! (`SqliteStore::writer`), so it always finds the connections idle.
@@ -27,7 +30,7 @@ use crate::store::StoreError;
 
 /// Decisions in one group at most: bounds how long other processes wait
 /// for the database's write lock.
-const GROUP_LIMIT: usize = 64;
+pub(super) const GROUP_LIMIT: usize = 64;
 
 /// The open group, if any, and how the groups before it ended.
 #[derive(Debug)]
@@ -84,20 +87,25 @@ impl Failure {
 }
 
 /// How one decision went in its group.
-struct Decided<T> {
-    outcome: Result<Option<T>, StoreError>,
+pub(super) struct Decided<T> {
+    pub(super) outcome: Result<Option<T>, StoreError>,
     /// It is a member: its answer waits for the group's commit.
-    joined: bool,
+    pub(super) joined: bool,
     /// A savepoint could not be released or rolled back: the group's
     /// transaction is not to be built on or committed.
-    broken: bool,
+    pub(super) broken: bool,
+}
+
+/// A group's failure as each of its members reports it.
+pub(super) fn shared_failure(e: &StoreError) -> StoreError {
+    Failure::of(e).error()
 }
 
 impl Writer {
     /// Ends the open group, if any: commits it (lock table first: see
     /// `SqliteStore::write_with`), or rolls it all back when `commit` is
     /// false; a failure is kept for the members waiting, `waiting` of them.
-    fn end_group(&mut self, commit: bool, waiting: usize) -> Result<(), StoreError> {
+    pub(super) fn end_group(&mut self, commit: bool, waiting: usize) -> Result<(), StoreError> {
         if !self.group.open {
             return Ok(());
         }
@@ -146,10 +154,13 @@ impl Writer {
     }
 
     /// Joins (opening if needed) the group's transaction and runs `work` in
-    /// a savepoint: kept on `Ok(Some(_))`, rolled back otherwise.
-    fn decide<T>(
+    /// a savepoint: kept on `Ok(Some(_))`, rolled back otherwise. Without
+    /// `savepoint`, a refusal (`Ok(None)`) must have written nothing, and
+    /// an error leaves the group `broken`: the caller rolls it all back.
+    pub(super) fn decide<T>(
         &mut self,
         locking: Locking,
+        savepoint: bool,
         work: &mut impl FnMut(&Connection, Option<&Connection>) -> Result<Option<T>, StoreError>,
     ) -> Decided<T> {
         let refused = |e: StoreError| Decided {
@@ -170,6 +181,16 @@ impl Writer {
                 return refused(e);
             }
             self.group.latches_open = true;
+        }
+        if !savepoint {
+            self.group.members += 1;
+            let outcome = work(&self.main, wants_latches.then_some(&self.latches));
+            let broken = outcome.is_err();
+            return Decided {
+                outcome,
+                joined: true,
+                broken,
+            };
         }
         let connections = [
             Some(&self.main),
@@ -215,7 +236,7 @@ impl SqliteStore {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         self.queued.fetch_sub(1, Ordering::SeqCst);
-        let decided = match catch_unwind(AssertUnwindSafe(|| writer.decide(locking, work))) {
+        let decided = match catch_unwind(AssertUnwindSafe(|| writer.decide(locking, true, work))) {
             Ok(decided) => decided,
             Err(panic) => {
                 // Its half-done changes must not be committed with the

@@ -1,19 +1,24 @@
 //! The lock table in SQLite: live locks, maintenance holds and write
 //! latches, loaded for one decision and written back in one transaction.
 
+use std::sync::{Arc, LazyLock};
+
 use rusqlite::params;
 
 use super::rows::{
     HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches, query_locks,
     record_event,
 };
-use super::{Locking, SqliteStore, placeholders};
+use super::{Locking, SqliteStore};
 use crate::locks::{
     ActiveLock, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath, Timestamp,
     WriteLatch,
 };
 use crate::store::keys::{ancestor_keys, member_range, millis, timestamp};
-use crate::store::{EventContext, LockSelection, LockStore, Needs, StoreError, Writes, event_kind};
+use crate::store::{
+    Decision, EventContext, LockSelection, LockStore, Needs, StoreError, Submitted, Writes,
+    event_kind,
+};
 
 /// Live locks in all, and those of `user`.
 fn lock_counts(conn: &rusqlite::Connection, user: Option<&str>) -> Result<LockCounts, StoreError> {
@@ -31,11 +36,37 @@ fn lock_counts(conn: &rusqlite::Connection, user: Option<&str>) -> Result<LockCo
     })
 }
 
-fn with_now(now: Timestamp, keys: &[String]) -> Vec<rusqlite::types::Value> {
-    let mut values = vec![rusqlite::types::Value::Integer(millis(now))];
-    values.extend(keys.iter().map(|k| rusqlite::types::Value::Text(k.clone())));
-    values
+/// The statements a decision loads with, built once. Each ancestor is
+/// looked up by itself: an `IN (...)` list would cost SQLite an ephemeral
+/// table per statement, more than the few index lookups it saves.
+struct Loads {
+    locks_at: String,
+    holds_at: String,
+    latches_at: String,
+    locks_below: String,
+    holds_below: String,
+    latches_below: String,
 }
+
+static LOADS: LazyLock<Loads> = LazyLock::new(|| Loads {
+    locks_at: format!("SELECT {LOCK_COLUMNS} FROM active_lock WHERE root = ?1 AND expires_ms > ?2"),
+    holds_at: format!(
+        "SELECT {HOLD_COLUMNS} FROM hold WHERE path = ?1 AND (until_ms IS NULL OR until_ms > ?2)"
+    ),
+    latches_at: format!(
+        "SELECT {LATCH_COLUMNS} FROM write_latch WHERE path = ?1 AND expires_ms > ?2"
+    ),
+    locks_below: format!(
+        "SELECT {LOCK_COLUMNS} FROM active_lock WHERE root >= ?1 AND root < ?2 AND expires_ms > ?3"
+    ),
+    holds_below: format!(
+        "SELECT {HOLD_COLUMNS} FROM hold \
+         WHERE path >= ?1 AND path < ?2 AND (until_ms IS NULL OR until_ms > ?3)"
+    ),
+    latches_below: format!(
+        "SELECT {LATCH_COLUMNS} FROM write_latch WHERE path >= ?1 AND path < ?2 AND expires_ms > ?3"
+    ),
+});
 
 /// Loads the live locks and active holds the selections need (§6.1
 /// coverage: the path and its ancestors; with members, the ordered range
@@ -45,50 +76,18 @@ fn load_selected(
     selections: &[LockSelection],
     now: Timestamp,
 ) -> Result<LockTable, StoreError> {
-    let keys = ancestor_keys(selections);
+    let loads = &*LOADS;
     let mut locks = Vec::new();
     let mut holds = Vec::new();
-    // One indexed lookup per table for all ancestors of all selected paths.
-    let values = with_now(now, &keys);
-    let marks = placeholders(keys.len());
-    let by_key = rusqlite::params_from_iter(values.iter());
-    query_locks(
-        conn,
-        &format!(
-            "SELECT {LOCK_COLUMNS} FROM active_lock WHERE expires_ms > ?1 AND root IN ({marks})"
-        ),
-        by_key.clone(),
-        &mut locks,
-    )?;
-    query_holds(
-        conn,
-        &format!(
-            "SELECT {HOLD_COLUMNS} FROM hold \
-             WHERE (until_ms IS NULL OR until_ms > ?1) AND path IN ({marks})"
-        ),
-        by_key,
-        &mut holds,
-    )?;
+    for key in ancestor_keys(selections) {
+        query_locks(conn, &loads.locks_at, params![key, millis(now)], &mut locks)?;
+        query_holds(conn, &loads.holds_at, params![key, millis(now)], &mut holds)?;
+    }
     for selection in selections.iter().filter(|s| s.with_members) {
         let (lo, hi) = member_range(&selection.path);
         let range = params![lo, hi, millis(now)];
-        query_locks(
-            conn,
-            &format!(
-                "SELECT {LOCK_COLUMNS} FROM active_lock WHERE root >= ?1 AND root < ?2 AND expires_ms > ?3"
-            ),
-            range,
-            &mut locks,
-        )?;
-        query_holds(
-            conn,
-            &format!(
-                "SELECT {HOLD_COLUMNS} FROM hold \
-                 WHERE path >= ?1 AND path < ?2 AND (until_ms IS NULL OR until_ms > ?3)"
-            ),
-            range,
-            &mut holds,
-        )?;
+        query_locks(conn, &loads.locks_below, range, &mut locks)?;
+        query_holds(conn, &loads.holds_below, range, &mut holds)?;
     }
     let mut table = LockTable::default();
     for lock in locks {
@@ -108,28 +107,16 @@ fn load_latches(
     now: Timestamp,
     table: &mut LockTable,
 ) -> Result<(), StoreError> {
-    let keys = ancestor_keys(selections);
-    let values = with_now(now, &keys);
+    let loads = &*LOADS;
     let mut found = Vec::new();
-    query_latches(
-        latches,
-        &format!(
-            "SELECT {LATCH_COLUMNS} FROM write_latch WHERE expires_ms > ?1 AND path IN ({})",
-            placeholders(keys.len())
-        ),
-        rusqlite::params_from_iter(values.iter()),
-        &mut found,
-    )?;
+    for key in ancestor_keys(selections) {
+        let at = params![key, millis(now)];
+        query_latches(latches, &loads.latches_at, at, &mut found)?;
+    }
     for selection in selections.iter().filter(|s| s.with_members) {
         let (lo, hi) = member_range(&selection.path);
-        query_latches(
-            latches,
-            &format!(
-                "SELECT {LATCH_COLUMNS} FROM write_latch WHERE path >= ?1 AND path < ?2 AND expires_ms > ?3"
-            ),
-            params![lo, hi, millis(now)],
-            &mut found,
-        )?;
+        let range = params![lo, hi, millis(now)];
+        query_latches(latches, &loads.latches_below, range, &mut found)?;
     }
     for latch in found {
         table.load_latch(latch);
@@ -248,6 +235,79 @@ fn apply(
     Ok(())
 }
 
+/// Which write locks a decision with these needs takes.
+pub(super) fn locking_of(needs: &Needs) -> Locking {
+    match (needs.writes, needs.latches) {
+        (Writes::LatchesOnly, _) => Locking::LatchesOnly,
+        (Writes::Locks, true) => Locking::Both,
+        (Writes::Locks, false) => Locking::LockTable,
+    }
+}
+
+/// A decision's work inside its transaction (see `LockStore::transact`):
+/// load, decide, write the changes; `Ok(None)` when `decide` refused.
+pub(super) fn decision_work<'a>(
+    needs: &'a Needs,
+    now: Timestamp,
+    context: &'a EventContext,
+    decide: &'a mut dyn FnMut(&mut LockTable) -> bool,
+) -> impl FnMut(&rusqlite::Connection, Option<&rusqlite::Connection>) -> Result<Option<()>, StoreError>
++ 'a {
+    let locking = locking_of(needs);
+    move |tx, latches| {
+        let mut table = load_selected(tx, &needs.selections, now)?;
+        if let Some(latches) = latches {
+            load_latches(latches, &needs.selections, now, &mut table)?;
+        }
+        if needs.counts {
+            table.set_counts(lock_counts(tx, context.actor.as_deref())?);
+        }
+        if needs.fencing {
+            // Inside the write transaction: a refused decision rolls
+            // the counter back with everything else.
+            // Reserved here, taken below only by a grant: the write lock
+            // is held, so nobody draws the same number meanwhile.
+            let last: i64 = tx
+                .prepare_cached("SELECT last FROM fencing")?
+                .query_row([], |row| row.get(0))?;
+            table.set_fencing(u64::try_from(last).unwrap_or(0) + 1);
+        }
+        // Nothing is written before this point, so a refused decision
+        // leaves nothing to undo (the writer thread relies on it).
+        if !decide(&mut table) {
+            return Ok(None);
+        }
+        let mut new_latches = Vec::new();
+        for change in table.take_changes() {
+            match change {
+                LockChange::Latch(latch) => new_latches.push(latch),
+                _ if locking == Locking::LatchesOnly => {
+                    return Err(StoreError::database(
+                        "a latch-only decision changed locks or holds",
+                    ));
+                }
+                other => {
+                    if let LockChange::Insert(lock) = &other {
+                        tx.prepare_cached("UPDATE fencing SET last = max(last, ?1)")?
+                            .execute([i64::try_from(lock.fencing).unwrap_or(i64::MAX)])?;
+                    }
+                    apply(tx, &other, now, context)?
+                }
+            }
+        }
+        match latches {
+            Some(latches) => insert_latches(latches, &new_latches)?,
+            None if new_latches.is_empty() => {}
+            None => {
+                return Err(StoreError::database(
+                    "a decision latched paths without loading latches",
+                ));
+            }
+        }
+        Ok(Some(()))
+    }
+}
+
 impl LockStore for SqliteStore {
     fn transact(
         &self,
@@ -256,58 +316,22 @@ impl LockStore for SqliteStore {
         context: &EventContext,
         decide: &mut dyn FnMut(&mut LockTable) -> bool,
     ) -> Result<(), StoreError> {
-        let locking = match (needs.writes, needs.latches) {
-            (Writes::LatchesOnly, _) => Locking::LatchesOnly,
-            (Writes::Locks, true) => Locking::Both,
-            (Writes::Locks, false) => Locking::LockTable,
-        };
-        let work = |tx: &rusqlite::Connection, latches: Option<&rusqlite::Connection>| {
-            let mut table = load_selected(tx, &needs.selections, now)?;
-            if let Some(latches) = latches {
-                load_latches(latches, &needs.selections, now, &mut table)?;
-            }
-            if needs.counts {
-                table.set_counts(lock_counts(tx, context.actor.as_deref())?);
-            }
-            if needs.fencing {
-                // Inside the write transaction: a refused decision rolls
-                // the counter back with everything else.
-                let next: i64 = tx
-                    .prepare_cached("UPDATE fencing SET last = last + 1 RETURNING last")?
-                    .query_row([], |row| row.get(0))?;
-                table.set_fencing(u64::try_from(next).unwrap_or(0));
-            }
-            if !decide(&mut table) {
-                return Ok(None);
-            }
-            let mut new_latches = Vec::new();
-            for change in table.take_changes() {
-                match change {
-                    LockChange::Latch(latch) => new_latches.push(latch),
-                    _ if locking == Locking::LatchesOnly => {
-                        return Err(StoreError::database(
-                            "a latch-only decision changed locks or holds",
-                        ));
-                    }
-                    other => apply(tx, &other, now, context)?,
-                }
-            }
-            match latches {
-                Some(latches) => insert_latches(latches, &new_latches)?,
-                None if new_latches.is_empty() => {}
-                None => {
-                    return Err(StoreError::database(
-                        "a decision latched paths without loading latches",
-                    ));
-                }
-            }
-            Ok(Some(()))
-        };
-        self.write_with(locking, work).map(|_| ())
+        let work = decision_work(needs, now, context, decide);
+        self.write_with(locking_of(needs), work).map(|_| ())
+    }
+
+    fn submit(self: Arc<Self>, decision: Decision) -> Submitted {
+        self.enqueue(decision)
     }
 
     fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError> {
-        load_selected(&*self.connection()?, selections, now)
+        // One read transaction for all the lookups: each statement would
+        // otherwise take and drop the database's read lock by itself.
+        let conn = self.connection()?;
+        let tx = conn.unchecked_transaction()?;
+        let table = load_selected(&tx, selections, now)?;
+        tx.commit()?;
+        Ok(table)
     }
 
     fn view_children(
@@ -315,7 +339,8 @@ impl LockStore for SqliteStore {
         collection: &ResourcePath,
         now: Timestamp,
     ) -> Result<LockTable, StoreError> {
-        let conn = self.connection()?;
+        let pooled = self.connection()?;
+        let conn = pooled.unchecked_transaction()?;
         let selection = LockSelection::of(collection, false);
         let mut table = load_selected(&conn, &[selection], now)?;
         // Roots one level below: in the member range, with no further '/'.
@@ -334,6 +359,7 @@ impl LockStore for SqliteStore {
         for lock in locks {
             table.load(lock);
         }
+        conn.commit()?;
         Ok(table)
     }
 

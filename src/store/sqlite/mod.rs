@@ -15,10 +15,11 @@ mod rows;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod writer_thread;
 
 use std::path::Path;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError, mpsc};
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
@@ -69,6 +70,9 @@ pub struct SqliteStore {
     queued: AtomicUsize,
     /// Signalled when a group of decisions has ended.
     group_ended: Condvar,
+    /// Decisions submitted from async workers, for the writer thread
+    /// (`writer_thread.rs`), which starts with the first.
+    queue: OnceLock<mpsc::Sender<writer_thread::Queued>>,
 }
 
 /// The connections this process writes with: the lock table, and the
@@ -115,6 +119,7 @@ impl SqliteStore {
             }),
             queued: AtomicUsize::new(0),
             group_ended: Condvar::new(),
+            queue: OnceLock::new(),
         })
     }
 
@@ -182,7 +187,7 @@ impl SqliteStore {
 
 /// Which write locks a transaction takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Locking {
+pub(super) enum Locking {
     /// The lock table's only.
     LockTable,
     /// The lock table's, then the latch database's.
@@ -200,16 +205,12 @@ fn prepare_connection(c: &mut rusqlite::Connection) -> rusqlite::Result<()> {
     // 1 MiB of page cache per connection (SQLite's default is 2): enough
     // for the upper levels of the indexes a decision walks, and the
     // kernel's page cache holds the rest for every connection at once.
-    c.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -1024;")
+    // Temporary tables and statement journals in memory: a group's
+    // savepoints would otherwise spill to a file created per transaction.
+    c.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -1024; PRAGMA temp_store = MEMORY;",
+    )
 }
 
 /// Rows at `?1` or in the range `[?2, ?3)`.
 const IN_TREE: &str = "(path = ?1 OR (path >= ?2 AND path < ?3))";
-
-/// `?2, ?3, ...` for `n` values after `?1`.
-fn placeholders(n: usize) -> String {
-    (2..n + 2)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}

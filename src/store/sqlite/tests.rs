@@ -1,13 +1,13 @@
 //! What only SQLite has to show: it passes the conformance suite, keeps
 //! everything across reopening (a restart), and migrates older databases.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::*;
 use crate::authority::permit::WritePermit;
 use crate::locks::{LatchId, LatchLease, LockRules, Reach, ResourcePath, Timestamp, WriteIntent};
-use crate::store::LockStore;
 use crate::store::conformance::{self, Fixture};
+use crate::store::{AuditStore, Decision, LockStore};
 use crate::store::{
     EventContext, HistoryFilter, LockSelection, Needs, PatchOp, PropertyName, Stores, Writes,
 };
@@ -378,8 +378,8 @@ fn concurrent_decisions_commit_in_groups_and_each_sees_the_ones_before() {
     }
 }
 
-/// A decision that panics midway is rolled back whole (here: the fencing
-/// counter it drew), and the writer goes on serving decisions.
+/// A decision that panics leaves nothing behind (here: no fencing number
+/// is used up), and the writer goes on serving decisions.
 #[test]
 fn a_decision_that_panics_is_rolled_back_and_the_writer_goes_on() {
     let dir = tempfile::tempdir().unwrap();
@@ -410,5 +410,137 @@ fn a_decision_that_panics_is_rolled_back_and_the_writer_goes_on() {
         next.fencing,
         first.fencing + 1,
         "the panicked decision's draw of the fencing counter was rolled back"
+    );
+}
+
+/// A grant of `token` at `path` as an owned decision for `submit`; `got`
+/// says whether it was granted (the last time it ran).
+fn grant_decision(path: &str, token: &str, got: &Arc<Mutex<Option<u64>>>) -> Decision {
+    let (path, token, got) = (path.to_owned(), token.to_owned(), Arc::clone(got));
+    Decision {
+        needs: needs(&path),
+        now: T0,
+        context: EventContext::default(),
+        decide: Box::new(move |table| {
+            let lock = LockRules::default()
+                .acquire(table, lock_request(&token, &path), T0)
+                .ok();
+            *got.lock().unwrap() = lock.as_ref().map(|l| l.fencing);
+            lock.is_some()
+        }),
+    }
+}
+
+/// The writer thread (`writer_thread.rs`): decisions submitted from async
+/// tasks are grouped, each decided on what the ones before it did, and
+/// committed before their answer; fencing numbers stay unique.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submitted_decisions_commit_in_groups_on_the_writer_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path(), Durability::Normal).unwrap());
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let mut granted = Vec::new();
+            for round in 0..10 {
+                let path = match round % 2 {
+                    0 => "/shared".to_owned(),
+                    _ => format!("/own-{i}-{round}"),
+                };
+                let token = format!("urn:uuid:{i}-{round}");
+                let got = Arc::new(Mutex::new(None));
+                let decision = grant_decision(&path, &token, &got);
+                Arc::clone(&store).submit(decision).await.unwrap();
+                if let Some(fencing) = *got.lock().unwrap() {
+                    granted.push((path, token, fencing));
+                }
+            }
+            granted
+        }));
+    }
+    let mut granted = Vec::new();
+    for task in tasks {
+        granted.extend(task.await.unwrap());
+    }
+    let shared = granted
+        .iter()
+        .filter(|(path, ..)| path == "/shared")
+        .count();
+    assert_eq!(shared, 1, "exactly one exclusive lock on the shared path");
+    assert_eq!(granted.len(), 1 + 64 * 5, "every own path was granted");
+    let mut fencing: Vec<u64> = granted.iter().map(|(.., f)| *f).collect();
+    fencing.sort_unstable();
+    fencing.dedup();
+    assert_eq!(fencing.len(), granted.len(), "fencing numbers are unique");
+    drop(store);
+    let reopened = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
+    for (path, token, _) in &granted {
+        let seen = reopened
+            .view(&[LockSelection::of(&p(path), false)], T0)
+            .unwrap();
+        let locks = seen.covering_locks(&p(path), T0);
+        assert_eq!(locks.len(), 1, "{path}");
+        assert_eq!(&locks[0].token.0, token);
+    }
+}
+
+/// In one group of the writer thread: a decision that panics fails alone,
+/// one that fails midway (a duplicate token: its audit event was written,
+/// its lock was not) is undone without a trace while the others run
+/// again, and a refusal sees the grant before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_decision_in_a_submitted_group_takes_nothing_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path(), Durability::Normal).unwrap());
+    let slot = || Arc::new(Mutex::new(None));
+    let first = slot();
+    // The thread takes the first decision, then waits for the writer we
+    // hold: everything submitted meanwhile is its next group.
+    let writer = store.writer.lock().unwrap();
+    let opening = Arc::clone(&store).submit(grant_decision("/first", "urn:uuid:first", &first));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let (a, twice, again, b) = (slot(), slot(), slot(), slot());
+    let group = vec![
+        Arc::clone(&store).submit(grant_decision("/a", "urn:uuid:a", &a)),
+        Arc::clone(&store).submit(Decision {
+            needs: needs("/p"),
+            now: T0,
+            context: EventContext::default(),
+            decide: Box::new(|_| panic!("a bug in a decision")),
+        }),
+        // The same token again, elsewhere: its insert fails midway.
+        Arc::clone(&store).submit(grant_decision("/twice", "urn:uuid:a", &twice)),
+        // Refused: /a is locked by the first of the group.
+        Arc::clone(&store).submit(grant_decision("/a", "urn:uuid:again", &again)),
+        Arc::clone(&store).submit(grant_decision("/b", "urn:uuid:b", &b)),
+    ];
+    drop(writer);
+    opening.await.unwrap();
+    let mut outcomes = Vec::new();
+    for submitted in group {
+        outcomes.push(submitted.await);
+    }
+    assert!(outcomes[0].is_ok() && outcomes[3].is_ok() && outcomes[4].is_ok());
+    assert!(outcomes[1].is_err(), "the panicked decision fails");
+    assert!(outcomes[2].is_err(), "the duplicate token fails");
+    assert!(a.lock().unwrap().is_some() && b.lock().unwrap().is_some());
+    assert!(
+        again.lock().unwrap().is_none(),
+        "refused: it saw /a's grant"
+    );
+    let all = store.all_locks(T0).unwrap();
+    let roots: Vec<String> = all.iter().map(|l| l.root.key()).collect();
+    assert_eq!(
+        roots,
+        ["/a", "/b", "/first"],
+        "nothing of the failed ones stays"
+    );
+    let events = store.history(&HistoryFilter::default()).unwrap();
+    let paths: Vec<&str> = events.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        events.len(),
+        3,
+        "one event per grant, none of /twice: {paths:?}"
     );
 }
