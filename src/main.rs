@@ -1,5 +1,6 @@
 //! The `deadbolt` binary: logging, the command line, and an exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -13,7 +14,9 @@ fn main() -> ExitCode {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only for a terminal: a log file or journal gets plain text.
+        .with_ansi(std::io::stderr().is_terminal());
     match cli.log_format.unwrap_or(LogFormat::Text) {
         LogFormat::Text => logs.init(),
         // One object per line, the event's fields at the top level.

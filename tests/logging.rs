@@ -42,3 +42,18 @@ fn json_logs_name_the_user_and_the_lock_token_of_each_request() {
     assert_eq!(of("UNLOCK")["lock_token"], token.as_str());
     assert!(of("PUT").get("lock_token").is_none_or(Value::is_null));
 }
+
+/// Text logs written to a file (not a terminal) are plain: no colour
+/// escape codes in a log file or the journal.
+#[test]
+fn text_logs_to_a_file_carry_no_colour_codes() {
+    let s = launch_with_users(&["alice"]).start();
+    assert_eq!(put_as(&s, Some("alice"), "/doc.txt", "v1").status, 201);
+    let log = poll(Duration::from_secs(20), Duration::from_millis(50), || {
+        let log = s.stderr();
+        log.contains("request").then_some(log)
+    })
+    .expect("a request line");
+    assert!(!log.contains('\u{1b}'), "escape codes in the log: {log:?}");
+    assert!(log.contains("PUT"), "{log}");
+}
