@@ -1,22 +1,30 @@
 //! The lock table in PostgreSQL: live locks, holds and write latches,
-//! loaded for one decision and written back in the same SERIALIZABLE
-//! transaction.
+//! loaded for one decision (after its claims, I14) and written back in the
+//! same READ COMMITTED transaction.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
 
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Pool};
+use futures_util::future::try_join_all;
 use sha2::{Digest, Sha256};
+use tokio_postgres::IsolationLevel;
+use tokio_postgres::types::ToSql;
 
-use super::PostgresStore;
 use super::rows::{
     HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches, query_locks,
     record_event,
 };
+use super::{DECISION_ATTEMPTS, PostgresStore, retry_pause};
 use crate::locks::{
-    ActiveLock, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath, Timestamp,
+    ActiveLock, Hold, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath,
+    Timestamp, WriteLatch,
 };
 use crate::store::keys::{ancestor_keys, member_range, millis, timestamp};
-use crate::store::{EventContext, LockSelection, LockStore, Needs, StoreError, Writes, event_kind};
+use crate::store::{
+    Decision, EventContext, LockSelection, LockStore, Needs, StoreError, Submitted, Writes,
+    event_kind,
+};
 
 /// The advisory lock key of a path: the first 8 bytes of its SHA-256.
 /// Two paths may share a key; then their decisions wait for each other,
@@ -45,8 +53,44 @@ fn claims(selections: &[LockSelection]) -> (Vec<i64>, Vec<bool>) {
     claims.into_iter().unzip()
 }
 
+/// The statements a decision reads with, built once.
+struct Loads {
+    locks_at: String,
+    holds_at: String,
+    latches_at: String,
+    locks_below: String,
+    holds_below: String,
+    latches_below: String,
+}
+
+static LOADS: LazyLock<Loads> = LazyLock::new(|| {
+    const LOCK_LIVE: &str = "expires_ms > $NOW";
+    const HOLD_LIVE: &str = "(until_ms IS NULL OR until_ms > $NOW)";
+    let at_keys = |columns: &str, table: &str, column: &str, live: &str| {
+        format!("SELECT {columns} FROM {table} WHERE {column} = ANY($1) AND {live}")
+            .replace("$NOW", "$2")
+    };
+    let in_range = |columns: &str, table: &str, column: &str, live: &str| {
+        format!("SELECT {columns} FROM {table} WHERE {column} >= $1 AND {column} < $2 AND {live}")
+            .replace("$NOW", "$3")
+    };
+    Loads {
+        locks_at: at_keys(LOCK_COLUMNS, "active_lock", "root", LOCK_LIVE),
+        holds_at: at_keys(HOLD_COLUMNS, "hold", "path", HOLD_LIVE),
+        latches_at: at_keys(LATCH_COLUMNS, "write_latch", "path", LOCK_LIVE),
+        locks_below: in_range(LOCK_COLUMNS, "active_lock", "root", LOCK_LIVE),
+        holds_below: in_range(HOLD_COLUMNS, "hold", "path", HOLD_LIVE),
+        latches_below: in_range(LATCH_COLUMNS, "write_latch", "path", LOCK_LIVE),
+    }
+});
+
+/// What one read of the lock tables found.
+type Found = (Vec<ActiveLock>, Vec<Hold>, Vec<WriteLatch>);
+
 /// The live locks and active holds the selections need (§6.1 coverage:
-/// the paths and their ancestors; with members, the range below).
+/// the paths and their ancestors; with members, the range below), and
+/// the live latches with `latches`. The queries are awaited together, so
+/// tokio-postgres sends them in one go: one round trip, not one each.
 async fn load_selected(
     client: &impl GenericClient,
     selections: &[LockSelection],
@@ -55,76 +99,45 @@ async fn load_selected(
 ) -> Result<LockTable, StoreError> {
     let keys = ancestor_keys(selections);
     let now = millis(now);
-    let mut table = LockTable::default();
-    let at_keys = |columns: &str, table: &str, column: &str, live: &str| {
-        format!("SELECT {columns} FROM {table} WHERE {column} = ANY($1) AND {live}")
+    let loads = &*LOADS;
+    let at_keys = async {
+        let params: [&(dyn ToSql + Sync); 2] = [&keys, &now];
+        tokio::try_join!(
+            query_locks(client, &loads.locks_at, &params),
+            query_holds(client, &loads.holds_at, &params),
+            async {
+                match latches {
+                    true => query_latches(client, &loads.latches_at, &params).await,
+                    false => Ok(Vec::new()),
+                }
+            },
+        )
     };
-    let in_range = |columns: &str, table: &str, column: &str, live: &str| {
-        format!("SELECT {columns} FROM {table} WHERE {column} >= $1 AND {column} < $2 AND {live}")
-    };
-    const LOCK_LIVE: &str = "expires_ms > $NOW";
-    const HOLD_LIVE: &str = "(until_ms IS NULL OR until_ms > $NOW)";
-    let sql = |template: String, n: usize| template.replace("$NOW", &format!("${n}"));
-    for lock in query_locks(
-        client,
-        &sql(at_keys(LOCK_COLUMNS, "active_lock", "root", LOCK_LIVE), 2),
-        &[&keys, &now],
-    )
-    .await?
-    {
-        table.load(lock);
-    }
-    for hold in query_holds(
-        client,
-        &sql(at_keys(HOLD_COLUMNS, "hold", "path", HOLD_LIVE), 2),
-        &[&keys, &now],
-    )
-    .await?
-    {
-        table.load_hold(hold);
-    }
-    if latches {
-        for latch in query_latches(
-            client,
-            &sql(at_keys(LATCH_COLUMNS, "write_latch", "path", LOCK_LIVE), 2),
-            &[&keys, &now],
-        )
-        .await?
-        {
-            table.load_latch(latch);
-        }
-    }
-    for selection in selections.iter().filter(|s| s.with_members) {
-        let (lo, hi) = member_range(&selection.path);
-        for lock in query_locks(
-            client,
-            &sql(in_range(LOCK_COLUMNS, "active_lock", "root", LOCK_LIVE), 3),
-            &[&lo, &hi, &now],
-        )
-        .await?
-        {
-            table.load(lock);
-        }
-        for hold in query_holds(
-            client,
-            &sql(in_range(HOLD_COLUMNS, "hold", "path", HOLD_LIVE), 3),
-            &[&lo, &hi, &now],
-        )
-        .await?
-        {
-            table.load_hold(hold);
-        }
-        if latches {
-            for latch in query_latches(
-                client,
-                &sql(in_range(LATCH_COLUMNS, "write_latch", "path", LOCK_LIVE), 3),
-                &[&lo, &hi, &now],
+    let below = selections
+        .iter()
+        .filter(|s| s.with_members)
+        .map(|selection| async {
+            let (lo, hi) = member_range(&selection.path);
+            let params: [&(dyn ToSql + Sync); 3] = [&lo, &hi, &now];
+            tokio::try_join!(
+                query_locks(client, &loads.locks_below, &params),
+                query_holds(client, &loads.holds_below, &params),
+                async {
+                    match latches {
+                        true => query_latches(client, &loads.latches_below, &params).await,
+                        false => Ok(Vec::new()),
+                    }
+                },
             )
-            .await?
-            {
-                table.load_latch(latch);
-            }
-        }
+        });
+    let (first, rest): (Found, Vec<Found>) = tokio::try_join!(at_keys, try_join_all(below))?;
+    let mut table = LockTable::default();
+    for (locks, holds, latches) in std::iter::once(first).chain(rest) {
+        locks.into_iter().for_each(|lock| table.load(lock));
+        holds.into_iter().for_each(|hold| table.load_hold(hold));
+        latches
+            .into_iter()
+            .for_each(|latch| table.load_latch(latch));
     }
     Ok(table)
 }
@@ -258,34 +271,125 @@ async fn apply(
     Ok(())
 }
 
-impl PostgresStore {
-    /// Live locks in all, and those of `user`. Read before the decision's
-    /// transaction, not in it: counting in it would make every concurrent
-    /// LOCK conflict with every other. So on PostgreSQL a limit can be
-    /// passed by the LOCKs decided at the same moment on several nodes.
-    fn lock_counts(&self, user: Option<&str>) -> Result<LockCounts, StoreError> {
-        self.block(async {
-            let client = self.pool.get().await?;
-            let total: i64 = client
-                .query_one("SELECT count(*) FROM active_lock", &[])
-                .await?
-                .get(0);
-            let of_user: i64 = match user {
-                Some(user) => client
-                    .query_one(
-                        "SELECT count(*) FROM active_lock WHERE principal = $1",
-                        &[&user],
-                    )
-                    .await?
-                    .get(0),
-                None => 0,
-            };
-            Ok(LockCounts {
-                total: u64::try_from(total).unwrap_or(0),
-                of_user: u64::try_from(of_user).unwrap_or(0),
-            })
-        })
+/// Live locks in all, and those of `user`. Read before the decision's
+/// transaction, not in it: counting in it would make every concurrent
+/// LOCK conflict with every other. So on PostgreSQL a limit can be
+/// passed by the LOCKs decided at the same moment on several nodes.
+async fn lock_counts(
+    client: &impl GenericClient,
+    user: Option<&str>,
+) -> Result<LockCounts, StoreError> {
+    let statement = client
+        .prepare_cached("SELECT count(*), count(*) FILTER (WHERE principal = $1) FROM active_lock")
+        .await?;
+    let row = client.query_one(&statement, &[&user]).await?;
+    let (total, of_user): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    Ok(LockCounts {
+        total: u64::try_from(total).unwrap_or(0),
+        of_user: u64::try_from(of_user).unwrap_or(0),
+    })
+}
+
+/// The next fencing number: a sequence, so every node's next value is
+/// larger than every value handed out before (I17). A refused or retried
+/// decision leaves a gap, never a repeat.
+async fn next_fencing(client: &impl GenericClient) -> Result<u64, StoreError> {
+    let statement = client
+        .prepare_cached("SELECT nextval('deadbolt_fencing')")
+        .await?;
+    let next: i64 = client.query_one(&statement, &[]).await?.try_get(0)?;
+    Ok(u64::try_from(next).unwrap_or(0))
+}
+
+/// One decision (`LockStore::transact`) in one transaction, tried again
+/// when it loses a race (see `in_decision`; written out here, without a
+/// closure, so that the future can move to the store's runtime).
+async fn decide_in_database<D>(
+    pool: &Pool,
+    needs: &Needs,
+    now: Timestamp,
+    context: &EventContext,
+    decide: &mut D,
+) -> Result<(), StoreError>
+where
+    D: FnMut(&mut LockTable) -> bool + ?Sized,
+{
+    let mut attempt = 1;
+    loop {
+        let result = async {
+            let mut client = pool.get().await?;
+            let tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::ReadCommitted)
+                .start()
+                .await?;
+            if decide_once(&tx, needs, now, context, decide).await? {
+                tx.commit().await?;
+            }
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        match result {
+            Err(e) if e.is_busy() && attempt < DECISION_ATTEMPTS => {
+                retry_pause(&mut attempt).await;
+            }
+            other => return other,
+        }
     }
+}
+
+/// Claims the paths, reads what the decision needs (in one round trip),
+/// decides and writes; true when there is something to commit.
+async fn decide_once<D>(
+    tx: &deadpool_postgres::Transaction<'_>,
+    needs: &Needs,
+    now: Timestamp,
+    context: &EventContext,
+    decide: &mut D,
+) -> Result<bool, StoreError>
+where
+    D: FnMut(&mut LockTable) -> bool + ?Sized,
+{
+    let latches = needs.latches || needs.writes == Writes::LatchesOnly;
+    let (keys, exclusive) = claims(&needs.selections);
+    // The claims first, alone: what is read after them is what no
+    // conflicting decision can change until this one commits.
+    let claim = tx.prepare_cached("SELECT deadbolt_claim($1, $2)").await?;
+    tx.execute(&claim, &[&keys, &exclusive]).await?;
+    let (mut table, counts, fencing) = tokio::try_join!(
+        load_selected(tx, &needs.selections, now, latches),
+        async {
+            match needs.counts {
+                true => lock_counts(tx, context.actor.as_deref()).await.map(Some),
+                false => Ok(None),
+            }
+        },
+        async {
+            match needs.fencing {
+                true => next_fencing(tx).await.map(Some),
+                false => Ok(None),
+            }
+        },
+    )?;
+    if let Some(counts) = counts {
+        table.set_counts(counts);
+    }
+    if let Some(fencing) = fencing {
+        table.set_fencing(fencing);
+    }
+    if !decide(&mut table) {
+        return Ok(false);
+    }
+    for change in table.take_changes() {
+        let latch = matches!(change, LockChange::Latch(_));
+        if needs.writes == Writes::LatchesOnly && !latch {
+            return Err(StoreError::database(
+                "a latch-only decision changed locks or holds",
+            ));
+        }
+        apply(tx, &change, now, context).await?;
+    }
+    Ok(true)
 }
 
 impl LockStore for PostgresStore {
@@ -300,44 +404,28 @@ impl LockStore for PostgresStore {
         context: &EventContext,
         decide: &mut dyn FnMut(&mut LockTable) -> bool,
     ) -> Result<(), StoreError> {
-        let counts = match needs.counts {
-            true => Some(self.lock_counts(context.actor.as_deref())?),
-            false => None,
-        };
-        let latches = needs.latches || needs.writes == Writes::LatchesOnly;
-        let (keys, exclusive) = claims(&needs.selections);
-        self.decision(async |tx| {
-            tx.execute("SELECT deadbolt_claim($1, $2)", &[&keys, &exclusive])
-                .await?;
-            let mut table = load_selected(tx, &needs.selections, now, latches).await?;
-            if let Some(counts) = counts {
-                table.set_counts(counts);
-            }
-            if needs.fencing {
-                // A sequence: every node's next value is larger than every
-                // value handed out before (I17). A refused or retried
-                // decision leaves a gap, never a repeat.
-                let next: i64 = tx
-                    .query_one("SELECT nextval('deadbolt_fencing')", &[])
-                    .await?
-                    .get(0);
-                table.set_fencing(u64::try_from(next).unwrap_or(0));
-            }
-            if !decide(&mut table) {
-                return Ok(None);
-            }
-            for change in table.take_changes() {
-                let latch = matches!(change, LockChange::Latch(_));
-                if needs.writes == Writes::LatchesOnly && !latch {
-                    return Err(StoreError::database(
-                        "a latch-only decision changed locks or holds",
-                    ));
-                }
-                apply(tx, &change, now, context).await?;
-            }
-            Ok(Some(()))
+        self.block(decide_in_database(&self.pool, needs, now, context, decide))
+    }
+
+    /// On the store's own runtime, from any async worker: no thread waits
+    /// for the database meanwhile. The task holds the pool, not the store,
+    /// so the runtime is never dropped by one of its own tasks.
+    fn submit(self: Arc<Self>, decision: Decision) -> Submitted {
+        let pool = self.pool.clone();
+        let task = self.runtime.spawn(async move {
+            let Decision {
+                needs,
+                now,
+                context,
+                mut decide,
+            } = decision;
+            decide_in_database(&pool, &needs, now, &context, &mut *decide).await
+        });
+        Box::pin(async move {
+            task.await.map_err(|e| {
+                StoreError::database(format!("the lock decision did not finish: {e}"))
+            })?
         })
-        .map(|_| ())
     }
 
     fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError> {

@@ -205,42 +205,52 @@ impl PostgresStore {
         )
     }
 
-    /// Runs `work` in one transaction, committing when it returns
-    /// `Ok(Some(_))`; when the database reports a lost race (a deadlock, or
-    /// `work` found a row changed under it) it runs `work` again, so `work`
-    /// must be re-runnable.
+    /// Runs `work` in one transaction (see `in_decision`), from any thread.
     fn decision<T>(
         &self,
-        mut work: impl AsyncFnMut(&deadpool_postgres::Transaction<'_>) -> Result<Option<T>, StoreError>,
+        work: impl AsyncFnMut(&deadpool_postgres::Transaction<'_>) -> Result<Option<T>, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        self.block(async {
-            let mut attempt = 1;
-            loop {
-                let result = async {
-                    let mut client = self.pool.get().await?;
-                    let tx = client
-                        .build_transaction()
-                        .isolation_level(IsolationLevel::ReadCommitted)
-                        .start()
-                        .await?;
-                    let outcome = work(&tx).await?;
-                    if outcome.is_some() {
-                        tx.commit().await?;
-                    }
-                    Ok::<Option<T>, StoreError>(outcome)
-                }
-                .await;
-                match result {
-                    Err(e) if e.is_busy() && attempt < DECISION_ATTEMPTS => {
-                        // Spread the retries so the same racers do not meet again.
-                        let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
-                        let wait = Duration::from_millis(2 * u64::from(attempt) + jitter);
-                        tokio::time::sleep(wait).await;
-                        attempt += 1;
-                    }
-                    other => return other,
-                }
-            }
-        })
+        self.block(in_decision(&self.pool, work))
     }
+}
+
+/// Runs `work` in one transaction, committing when it returns `Ok(Some(_))`;
+/// when the database reports a lost race (a deadlock, or `work` found a row
+/// changed under it) it runs `work` again, so `work` must be re-runnable.
+async fn in_decision<T>(
+    pool: &Pool,
+    mut work: impl AsyncFnMut(&deadpool_postgres::Transaction<'_>) -> Result<Option<T>, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut attempt = 1;
+    loop {
+        let result = async {
+            let mut client = pool.get().await?;
+            let tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::ReadCommitted)
+                .start()
+                .await?;
+            let outcome = work(&tx).await?;
+            if outcome.is_some() {
+                tx.commit().await?;
+            }
+            Ok::<Option<T>, StoreError>(outcome)
+        }
+        .await;
+        match result {
+            Err(e) if e.is_busy() && attempt < DECISION_ATTEMPTS => {
+                retry_pause(&mut attempt).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Waits before the next attempt of a decision that lost a race, spread
+/// so that the same racers do not meet again.
+async fn retry_pause(attempt: &mut u32) {
+    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
+    let wait = Duration::from_millis(2 * u64::from(*attempt) + jitter);
+    tokio::time::sleep(wait).await;
+    *attempt += 1;
 }
