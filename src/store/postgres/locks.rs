@@ -12,8 +12,8 @@ use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
 
 use super::rows::{
-    HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches, query_locks,
-    record_event,
+    EVENT_INSERT, HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches,
+    query_locks, record_event,
 };
 use super::{DECISION_ATTEMPTS, PostgresStore, retry_pause};
 use crate::locks::{
@@ -219,15 +219,22 @@ async fn apply(
             ],
         ),
     };
+    // Both statements prepared first, then sent together (one round trip):
+    // PostgreSQL runs them in the order sent, the change first.
     let statement = tx.prepare_cached(&sql).await?;
-    let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+    tx.prepare_cached(EVENT_INSERT).await?;
+    let refs: Vec<&(dyn ToSql + Sync)> = params
         .iter()
-        .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
         .collect();
-    let changed = tx.execute(&statement, &refs).await?;
+    let (changed, ()) = tokio::try_join!(
+        async { Ok::<u64, StoreError>(tx.execute(&statement, &refs).await?) },
+        record_event_of(tx, change, now, context),
+    )?;
     // A refresh or UNLOCK from another URL in a lock's scope claims other
     // paths than one at its root: if the row changed since it was read, the
-    // decision was taken on stale state. Run it again.
+    // decision was taken on stale state. Run it again (the event written
+    // with it goes with the rollback).
     let expects_one = matches!(
         change,
         LockChange::Update(_) | LockChange::Remove(..) | LockChange::HoldLifted(_)
@@ -237,44 +244,45 @@ async fn apply(
             "the lock table changed under the decision; deciding again",
         ));
     }
-    // The event after the change it records: a change that waited for
-    // another decision's row gets a later event id, so ids follow the
-    // order in which changes took effect.
-    if let Some(kind) = event_kind(change) {
-        match change {
-            LockChange::Insert(lock) | LockChange::Update(lock) | LockChange::Remove(lock, _) => {
-                let holder = lock.principal.as_deref();
-                record_event(
-                    tx,
-                    now,
-                    kind,
-                    &lock.root,
-                    Some(&lock.token),
-                    holder,
-                    context,
-                )
-                .await?;
-            }
-            LockChange::HoldSet(hold) => {
-                let context = EventContext {
-                    reason: Some(hold.reason.clone()),
-                    ..context.clone()
-                };
-                record_event(tx, now, kind, &hold.path, None, None, &context).await?;
-            }
-            LockChange::HoldLifted(hold) => {
-                record_event(tx, now, kind, &hold.path, None, None, context).await?;
-            }
-            LockChange::Latch(_) => {}
-        }
-    }
     Ok(())
 }
 
-/// Live locks in all, and those of `user`. Read before the decision's
-/// transaction, not in it: counting in it would make every concurrent
-/// LOCK conflict with every other. So on PostgreSQL a limit can be
-/// passed by the LOCKs decided at the same moment on several nodes.
+/// The audit event of a change, if it has one. It runs after the change
+/// it records: a change that waited for another decision's row gets a
+/// later event id, so ids follow the order in which changes took effect.
+async fn record_event_of(
+    tx: &impl GenericClient,
+    change: &LockChange,
+    now: Timestamp,
+    context: &EventContext,
+) -> Result<(), StoreError> {
+    let Some(kind) = event_kind(change) else {
+        return Ok(());
+    };
+    match change {
+        LockChange::Insert(lock) | LockChange::Update(lock) | LockChange::Remove(lock, _) => {
+            let holder = lock.principal.as_deref();
+            let token = Some(&lock.token);
+            record_event(tx, now, kind, &lock.root, token, holder, context).await
+        }
+        LockChange::HoldSet(hold) => {
+            let context = EventContext {
+                reason: Some(hold.reason.clone()),
+                ..context.clone()
+            };
+            record_event(tx, now, kind, &hold.path, None, None, &context).await
+        }
+        LockChange::HoldLifted(hold) => {
+            record_event(tx, now, kind, &hold.path, None, None, context).await
+        }
+        LockChange::Latch(_) => Ok(()),
+    }
+}
+
+/// Live locks in all, and those of `user`, as committed when the count
+/// runs: nothing claims the whole table (that would make every LOCK wait
+/// for every other), so on PostgreSQL a limit can be passed by LOCKs on
+/// different paths decided at the same moment.
 async fn lock_counts(
     client: &impl GenericClient,
     user: Option<&str>,

@@ -92,6 +92,10 @@ pub async fn query_latches(
 }
 
 /// Appends one audit event.
+/// The audit event insert (prepared ahead by writers that pipeline it).
+pub const EVENT_INSERT: &str = "INSERT INTO lock_event (at_ms, kind, path, token, holder, actor, \
+     client_address, user_agent, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
 pub async fn record_event(
     client: &impl GenericClient,
     at: Timestamp,
@@ -101,12 +105,7 @@ pub async fn record_event(
     holder: Option<&str>,
     context: &EventContext,
 ) -> Result<(), StoreError> {
-    let statement = client
-        .prepare_cached(
-            "INSERT INTO lock_event (at_ms, kind, path, token, holder, actor, client_address, \
-             user_agent, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .await?;
+    let statement = client.prepare_cached(EVENT_INSERT).await?;
     client
         .execute(
             &statement,
