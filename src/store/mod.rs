@@ -9,8 +9,10 @@
 //! authority calls.
 //!
 //! The traits are synchronous: file and database calls block, so callers
-//! run them off the async workers. `open` picks the engine; `conformance`
-//! (tests) is the suite every engine passes.
+//! run them off the async workers; the one exception is
+//! `LockStore::submit`, which hands an owned decision to the store's own
+//! writer and resolves when it is committed. `open` picks the engine;
+//! `conformance` (tests) is the suite every engine passes.
 
 mod beneath;
 mod clock;

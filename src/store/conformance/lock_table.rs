@@ -1,7 +1,10 @@
 //! The lock table: locks with every field, views, decisions committed or
 //! declined, expiry, counts and write latches.
 
+use std::sync::{Arc, Mutex};
+
 use super::helpers::*;
+use crate::store::Decision;
 
 pub(super) fn locks_keep_every_field(stores: &Stores) {
     let lock = acquire(stores, "urn:uuid:1", "/a/b c", Some("alice"), T0);
@@ -339,4 +342,71 @@ pub(super) fn latch_only_decisions_change_nothing_else(stores: &Stores) {
         });
     assert!(refused.is_err());
     assert!(stores.locks.all_locks(T0).unwrap().is_empty());
+}
+
+/// `submit` (decisions handed over whole, from async tasks): each is
+/// decided on what committed before it, and is committed when it resolves.
+pub(super) fn submitted_decisions_commit_before_they_resolve(stores: &Stores) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut pending = Vec::new();
+        for i in 0..16 {
+            for path in ["/contested".to_owned(), format!("/own-{i}")] {
+                let token = format!("urn:uuid:{i}{}", path.replace('/', "-"));
+                let got = Arc::new(Mutex::new(false));
+                let (answer, request) = (Arc::clone(&got), exclusive(&token, &path));
+                let decision = Decision {
+                    needs: needs(&path, false),
+                    now: T0,
+                    context: context(None),
+                    decide: Box::new(move |table| {
+                        let granted = LockRules::default()
+                            .acquire(table, request.clone(), T0)
+                            .is_ok();
+                        *answer.lock().unwrap() = granted;
+                        granted
+                    }),
+                };
+                let submitted = Arc::clone(&stores.locks).submit(decision);
+                pending.push((path, token, got, submitted));
+            }
+        }
+        let mut granted = Vec::new();
+        for (path, token, got, submitted) in pending {
+            submitted.await.unwrap();
+            if *got.lock().unwrap() {
+                let seen = stores
+                    .locks
+                    .view(&[LockSelection::of(&p(&path), false)], T0);
+                assert_eq!(
+                    tokens(&seen.unwrap()),
+                    std::slice::from_ref(&token),
+                    "{path}: committed"
+                );
+                granted.push(path);
+            }
+        }
+        let contested = granted.iter().filter(|p| *p == "/contested").count();
+        assert_eq!(contested, 1, "one exclusive lock on the contested path");
+        assert_eq!(granted.len(), 17, "every own path granted: {granted:?}");
+    });
+    assert_eq!(stores.locks.all_locks(T0).unwrap().len(), 17);
+}
+
+fn exclusive(token: &str, root: &str) -> LockRequest {
+    LockRequest {
+        token: LockToken(token.into()),
+        root: p(root),
+        root_is_collection: false,
+        scope: LockScope::Exclusive,
+        depth: LockDepth::Zero,
+        owner: None,
+        principal: None,
+        client: LockClient::default(),
+        timeout: vec![TimeoutRequest::Seconds(60)],
+    }
 }

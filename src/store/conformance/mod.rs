@@ -52,6 +52,10 @@ const CHECKS: &[(&str, Check)] = &[
         "declined_decisions_write_nothing",
         declined_decisions_write_nothing,
     ),
+    (
+        "submitted_decisions_commit_before_they_resolve",
+        submitted_decisions_commit_before_they_resolve,
+    ),
     ("expiry_removes_and_records", expiry_removes_and_records),
     (
         "lock_counts_follow_every_change",
