@@ -138,13 +138,7 @@ pub async fn execute(
                 // Creating the resource writes a file: a blocking thread's job.
                 return state
                     .blocking(move |s| {
-                        let grant = s.authority.acquire(
-                            prepared.lock.clone(),
-                            prepared.create.clone(),
-                            &submitted,
-                            &requester,
-                        )?;
-                        created_response(finish(s, &prepared, grant, &requester)?)
+                        created_response(grant_prepared(s, &prepared, &submitted, &requester)?)
                     })
                     .await;
             }
@@ -186,7 +180,8 @@ async fn wait_and_grant(
     requester: Requester,
     wait: Duration,
 ) -> Result<Response<Body>, DavError> {
-    let prepared = state.blocking(move |s| prepare(s, new)).await?;
+    // Page-cache metadata: asked on the request's task, as for any LOCK.
+    let prepared = prepare(state, new)?;
     let grant = state
         .authority
         .acquire_waiting(
@@ -235,7 +230,16 @@ pub fn grant(
     submitted: &[LockToken],
     requester: &Requester,
 ) -> Result<Granted, DavError> {
-    let prepared = prepare(s, new)?;
+    grant_prepared(s, &prepare(s, new)?, submitted, requester)
+}
+
+/// `grant` of a prepared LOCK, from a blocking thread.
+fn grant_prepared(
+    s: &DavState,
+    prepared: &Prepared,
+    submitted: &[LockToken],
+    requester: &Requester,
+) -> Result<Granted, DavError> {
     // One decision: the conflict check, and the insert that is committed
     // before anyone hears of the lock.
     let grant = s.authority.acquire(
@@ -244,7 +248,7 @@ pub fn grant(
         submitted,
         requester,
     )?;
-    finish(s, &prepared, grant, requester)
+    finish(s, prepared, grant, requester)
 }
 
 /// A LOCK ready for the authority: the lock, and for an unmapped URL the

@@ -322,17 +322,7 @@ pub(super) fn latch_only_decisions_change_nothing_else(stores: &Stores) {
         T0.plus_seconds(10)
     ));
     // A latch-only decision that changes a lock is refused and writes nothing.
-    let request = LockRequest {
-        token: LockToken("urn:uuid:sneaky".into()),
-        root: p("/g"),
-        root_is_collection: false,
-        scope: LockScope::Exclusive,
-        depth: LockDepth::Zero,
-        owner: None,
-        principal: None,
-        client: LockClient::default(),
-        timeout: vec![TimeoutRequest::Seconds(60)],
-    };
+    let request = exclusive("urn:uuid:sneaky", "/g");
     let refused = stores
         .locks
         .transact(&latch_only, T0, &context(None), &mut |table| {
@@ -397,6 +387,7 @@ pub(super) fn submitted_decisions_commit_before_they_resolve(stores: &Stores) {
     assert_eq!(stores.locks.all_locks(T0).unwrap().len(), 17);
 }
 
+/// An anonymous exclusive depth-0 request for a minute.
 fn exclusive(token: &str, root: &str) -> LockRequest {
     LockRequest {
         token: LockToken(token.into()),

@@ -8,14 +8,13 @@ use std::sync::{Arc, LazyLock};
 use deadpool_postgres::{GenericClient, Pool};
 use futures_util::future::try_join_all;
 use sha2::{Digest, Sha256};
-use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
 
 use super::rows::{
     EVENT_INSERT, HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches,
     query_locks, record_event,
 };
-use super::{DECISION_ATTEMPTS, PostgresStore, retry_pause};
+use super::{DECISION_ATTEMPTS, PostgresStore, begin, retry_pause};
 use crate::locks::{
     ActiveLock, Hold, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath,
     Timestamp, WriteLatch,
@@ -326,11 +325,7 @@ where
     loop {
         let result = async {
             let mut client = pool.get().await?;
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::ReadCommitted)
-                .start()
-                .await?;
+            let tx = begin(&mut client).await?;
             if decide_once(&tx, needs, now, context, decide).await? {
                 tx.commit().await?;
             }

@@ -225,11 +225,7 @@ async fn in_decision<T>(
     loop {
         let result = async {
             let mut client = pool.get().await?;
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::ReadCommitted)
-                .start()
-                .await?;
+            let tx = begin(&mut client).await?;
             let outcome = work(&tx).await?;
             if outcome.is_some() {
                 tx.commit().await?;
@@ -244,6 +240,18 @@ async fn in_decision<T>(
             other => return other,
         }
     }
+}
+
+/// Starts a decision's transaction: READ COMMITTED, since claims, not
+/// snapshots, serialise decisions that could see each other (I14).
+pub(super) async fn begin(
+    client: &mut deadpool_postgres::Client,
+) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()
+        .await?)
 }
 
 /// Waits before the next attempt of a decision that lost a race, spread

@@ -325,10 +325,7 @@ fn concurrent_decisions_commit_in_groups_and_each_sees_the_ones_before() {
                 for round in 0..20 {
                     // Half the decisions race for one shared path, half
                     // lock a path of their own.
-                    let path = match round % 2 {
-                        0 => "/shared".to_owned(),
-                        _ => format!("/own-{i}-{round}"),
-                    };
+                    let path = race_path(i, round);
                     let token = format!("urn:uuid:{i}-{round}");
                     let mut got = false;
                     locks
@@ -367,14 +364,31 @@ fn concurrent_decisions_commit_in_groups_and_each_sees_the_ones_before() {
     assert_eq!(shared, 1, "exactly one exclusive lock on the shared path");
     assert_eq!(granted.len(), 1 + 32 * 10, "every own path was granted");
     drop(s);
-    let reopened = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
-    for (path, token) in &granted {
+    kept_after_reopening(
+        dir.path(),
+        granted.iter().map(|(p, t)| (p.as_str(), t.as_str())),
+    );
+}
+
+/// Opens the state again (a restart) and finds exactly each granted lock.
+fn kept_after_reopening<'a>(dir: &Path, granted: impl Iterator<Item = (&'a str, &'a str)>) {
+    let reopened = SqliteStore::open(dir, Durability::Normal).unwrap();
+    for (path, token) in granted {
         let seen = reopened
             .view(&[LockSelection::of(&p(path), false)], T0)
             .unwrap();
         let locks = seen.covering_locks(&p(path), T0);
         assert_eq!(locks.len(), 1, "{path}");
-        assert_eq!(&locks[0].token.0, token);
+        assert_eq!(locks[0].token.0, token);
+    }
+}
+
+/// Round `round` of racer `i`: the shared path every other round, else
+/// one of its own.
+fn race_path(i: usize, round: usize) -> String {
+    match round % 2 {
+        0 => "/shared".to_owned(),
+        _ => format!("/own-{i}-{round}"),
     }
 }
 
@@ -444,10 +458,7 @@ async fn submitted_decisions_commit_in_groups_on_the_writer_thread() {
         tasks.push(tokio::spawn(async move {
             let mut granted = Vec::new();
             for round in 0..10 {
-                let path = match round % 2 {
-                    0 => "/shared".to_owned(),
-                    _ => format!("/own-{i}-{round}"),
-                };
+                let path = race_path(i, round);
                 let token = format!("urn:uuid:{i}-{round}");
                 let got = Arc::new(Mutex::new(None));
                 let decision = grant_decision(&path, &token, &got);
@@ -474,15 +485,10 @@ async fn submitted_decisions_commit_in_groups_on_the_writer_thread() {
     fencing.dedup();
     assert_eq!(fencing.len(), granted.len(), "fencing numbers are unique");
     drop(store);
-    let reopened = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
-    for (path, token, _) in &granted {
-        let seen = reopened
-            .view(&[LockSelection::of(&p(path), false)], T0)
-            .unwrap();
-        let locks = seen.covering_locks(&p(path), T0);
-        assert_eq!(locks.len(), 1, "{path}");
-        assert_eq!(&locks[0].token.0, token);
-    }
+    kept_after_reopening(
+        dir.path(),
+        granted.iter().map(|(p, t, _)| (p.as_str(), t.as_str())),
+    );
 }
 
 /// In one group of the writer thread: a decision that panics fails alone,
