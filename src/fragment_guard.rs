@@ -302,6 +302,11 @@ impl<S> Watched<S> {
         };
         (watched, lines)
     }
+
+    /// The stream, no longer watched (for closing it).
+    pub fn into_inner(self) -> S {
+        self.stream
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {

@@ -19,7 +19,8 @@
 //!   (the JSON lock API for records and paths) and `lfs` (the Git LFS
 //!   locking API), each with one place mapping errors to statuses.
 //! - `app` authenticates once and routes to the surfaces; `server` is the
-//!   listener; `config` and `cli` the settings.
+//!   listener and `connection` one client's connection until it closes;
+//!   `config` and `cli` the settings.
 //!
 //! Dependencies point one way: `locks` <- `store` <- `authority` <-
 //! surfaces <- `app` <- `server` (`tests/architecture.rs` checks it).
@@ -30,6 +31,7 @@ pub mod auth;
 pub mod authority;
 pub mod cli;
 pub mod config;
+pub mod connection;
 pub mod dav;
 pub mod fragment_guard;
 pub mod lfs;

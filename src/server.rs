@@ -5,21 +5,20 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::app::{App, AuthenticatedUser, PeerAddr};
 use crate::config::Settings;
+use crate::connection::{self, Drain};
 use crate::fragment_guard::{RequestLines, Watched};
 use crate::web::body::Body;
 
@@ -83,7 +82,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
     drain: Duration,
 ) {
-    let graceful = GracefulShutdown::new();
+    let drain_watch = Drain::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -99,16 +98,17 @@ pub async fn run(
                 };
                 // Small answers must not wait for Nagle's algorithm.
                 let _ = stream.set_nodelay(true);
-                let watcher = graceful.watcher();
+                let watcher = drain_watch.watcher();
                 match &tls {
                     None => {
                         let (stream, lines) = Watched::new(stream);
                         let handler = handler(service.clone(), peer, lines);
-                        let connection = http1::Builder::new()
-                            .keep_alive(true)
-                            .max_header_size(service.parser_head_limit())
-                            .serve_connection(TokioIo::new(stream), handler);
-                        spawn_connection(watcher.watch(connection), peer);
+                        let head_limit = service.parser_head_limit();
+                        tokio::spawn(async move {
+                            if let Err(e) = connection::serve(stream, handler, head_limit, watcher).await {
+                                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                            }
+                        });
                     }
                     Some(acceptor) => {
                         let acceptor = acceptor.clone();
@@ -126,13 +126,9 @@ pub async fn run(
                                 }
                             };
                             let (stream, lines) = Watched::new(stream);
-                            let max_header_size = service.parser_head_limit();
+                            let head_limit = service.parser_head_limit();
                             let handler = handler(service, peer, lines);
-                            let connection = http1::Builder::new()
-                                .keep_alive(true)
-                                .max_header_size(max_header_size)
-                                .serve_connection(TokioIo::new(stream), handler);
-                            if let Err(e) = watcher.watch(connection).await {
+                            if let Err(e) = connection::serve(stream, handler, head_limit, watcher).await {
                                 tracing::debug!(%peer, error = %e, "connection ended with an error");
                             }
                         });
@@ -146,7 +142,7 @@ pub async fn run(
     service.close_streams();
     tracing::info!("shutting down: draining open requests");
     tokio::select! {
-        () = graceful.shutdown() => {}
+        () = drain_watch.shutdown() => {}
         () = tokio::time::sleep(drain) => tracing::warn!("drain timed out; closing remaining connections"),
     }
 }
@@ -154,17 +150,8 @@ pub async fn run(
 /// A client gets this long to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn spawn_connection<F, E>(connection: F, peer: SocketAddr)
-where
-    F: Future<Output = Result<(), E>> + Send + 'static,
-    E: std::fmt::Display,
-{
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(%peer, error = %e, "connection ended with an error");
-        }
-    });
-}
+/// A request's answer, boxed: lingering needs hyper's connection `Unpin`.
+type Answer = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
 /// The per-connection request handler hyper calls, in request order.
 fn handler(
@@ -175,9 +162,12 @@ fn handler(
     Request<Incoming>,
     Response = Response<Body>,
     Error = Infallible,
-    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
-> + Clone {
-    service_fn(move |request| handle(service.clone(), peer, lines.clone(), request))
+    Future = Answer,
+> + Clone
++ Unpin {
+    service_fn(move |request| {
+        Box::pin(handle(service.clone(), peer, lines.clone(), request)) as Answer
+    })
 }
 
 async fn handle(

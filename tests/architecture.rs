@@ -87,9 +87,18 @@ const LAYERS: &[(&str, &[&str])] = &[
             "web",
         ],
     ),
+    ("connection", &["fragment_guard"]),
     (
         "server",
-        &["app", "config", "fragment_guard", "systemd", "tls", "web"],
+        &[
+            "app",
+            "config",
+            "connection",
+            "fragment_guard",
+            "systemd",
+            "tls",
+            "web",
+        ],
     ),
 ];
 

@@ -94,3 +94,52 @@ fn a_put_refused_before_its_body_was_read_closes_the_connection() {
 
     assert_eq!(s.get("/f.txt").body, "hello", "nothing was written");
 }
+
+/// RFC 9112 section 9.6: a server that closes while the client is still
+/// sending makes the kernel reset the connection, and a reset can destroy
+/// the answer before the client reads it (a proxy in front then answers
+/// 502). So after a refusal the server stops writing, reads and discards
+/// the rest of the body, and only then closes: the client sends its whole
+/// body, reads the 423 and then a clean end of stream.
+#[test]
+fn a_refused_put_is_read_to_its_end_before_the_connection_closes() {
+    use std::io::{Read, Write};
+    // More than loopback's socket buffers hold, so the server must read.
+    const BODY: usize = 64 << 20;
+    let s = locked_file();
+    let mut stream = std::net::TcpStream::connect(&s.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "PUT /f.txt HTTP/1.1\r\nHost: {}\r\nContent-Length: {BODY}\r\n\r\n",
+        s.addr
+    );
+    stream.write_all(head.as_bytes()).expect("send the head");
+    let mut writer = stream.try_clone().expect("clone the socket");
+    let sender = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 << 10];
+        (0..BODY / chunk.len()).try_for_each(|_| writer.write_all(&chunk))
+    });
+    let mut answer = Vec::new();
+    let end = loop {
+        let mut chunk = [0u8; 8192];
+        match stream.read(&mut chunk) {
+            Ok(0) => break Ok(()),
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Err(e) => break Err(e),
+        }
+    };
+    let sent = sender.join().expect("the sending thread");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 423 "), "answer: {text:?}");
+    assert!(
+        end.is_ok(),
+        "the connection ended with {end:?} instead of a clean close"
+    );
+    assert!(
+        sent.is_ok(),
+        "the server stopped reading the body: {sent:?}"
+    );
+    assert_eq!(s.get("/f.txt").body, "hello", "nothing was written");
+}

@@ -156,7 +156,13 @@ fn two_nodes_behind_nginx_act_as_one_server() {
     );
 
     // Node A dies: nginx sends the next requests to B, and A's locks hold.
+    // nginx learns of the death from a failed attempt: a GET it repeats on
+    // B. A streamed PUT sent first on a kept-alive connection to A could
+    // not be repeated and would get 502 (docs/deployment.md).
     kill_9(&a);
+    for _ in 0..4 {
+        assert_eq!(lb.get("/plan.odt").status, 200);
+    }
     for _ in 0..4 {
         assert_lock_token_submitted(&put(&lb, "/plan.odt", "sneaky"), "/plan.odt");
     }
