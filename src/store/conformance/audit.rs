@@ -261,3 +261,55 @@ pub(super) fn followers_read_events_by_id_and_ids_are_never_given_twice(stores: 
     assert!(after_pruning[0] > last, "{after_pruning:?} after {last}");
     assert_eq!(range(last, u64::MAX >> 1, None, 0), ["urn:uuid:d"]);
 }
+
+/// A sweep and a broken tree remove many locks at once: each removal is one
+/// event, in the order the decision made them, and counted once.
+pub(super) fn bulk_removals_are_each_logged_and_counted(stores: &Stores) {
+    const EACH: usize = 120;
+    for i in 0..EACH {
+        acquire(
+            stores,
+            &format!("urn:uuid:e{i}"),
+            &format!("/gone/{i}"),
+            None,
+            T0,
+        );
+        let later = T0.plus_seconds(30);
+        acquire(
+            stores,
+            &format!("urn:uuid:t{i}"),
+            &format!("/tree/{i}"),
+            None,
+            later,
+        );
+    }
+    let swept = stores.locks.remove_expired(T0.plus_seconds(60)).unwrap();
+    assert_eq!(swept.len(), EACH, "the /gone locks expired, no other");
+    let mut broken = Vec::new();
+    decide(stores, "/tree", T0.plus_seconds(61), |rules, table| {
+        broken = rules.break_tree(table, &p("/tree"), T0.plus_seconds(61));
+        !broken.is_empty()
+    });
+    assert_eq!(broken.len(), EACH);
+    let stats = stores.audit.stats(T0.plus_seconds(61)).unwrap();
+    let expected = [("acquired", 2 * EACH), ("broken", EACH), ("expired", EACH)];
+    let expected: Vec<(String, u64)> = expected
+        .iter()
+        .map(|(kind, n)| ((*kind).to_owned(), *n as u64))
+        .collect();
+    assert_eq!(stats.events_by_kind, expected);
+    // Newest first: the break's events, latest id first.
+    let history = stores.audit.history(&HistoryFilter::default()).unwrap();
+    let logged: Vec<&str> = history[..EACH]
+        .iter()
+        .rev()
+        .map(|e| {
+            assert_eq!(e.kind, "broken");
+            e.token.as_deref().unwrap_or_default()
+        })
+        .collect();
+    let order: Vec<&str> = broken.iter().map(|l| l.token.as_str()).collect();
+    assert_eq!(logged, order, "events in the order the locks were broken");
+    let expired = history.iter().filter(|e| e.kind == "expired").count();
+    assert_eq!(expired, EACH);
+}

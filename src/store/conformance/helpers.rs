@@ -103,7 +103,7 @@ pub fn decide(
     stores: &Stores,
     path: &str,
     at: Timestamp,
-    decide: impl Fn(&LockRules, &mut LockTable) -> bool,
+    mut decide: impl FnMut(&LockRules, &mut LockTable) -> bool,
 ) {
     let rules = LockRules::default();
     stores

@@ -58,6 +58,10 @@ const CHECKS: &[(&str, Check)] = &[
     ),
     ("expiry_removes_and_records", expiry_removes_and_records),
     (
+        "bulk_removals_are_each_logged_and_counted",
+        bulk_removals_are_each_logged_and_counted,
+    ),
+    (
         "lock_counts_follow_every_change",
         lock_counts_follow_every_change,
     ),

@@ -11,8 +11,7 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::types::ToSql;
 
 use super::rows::{
-    EVENT_INSERT, HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches,
-    query_locks, record_event,
+    Events, HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches, query_locks,
 };
 use super::{DECISION_ATTEMPTS, PostgresStore, begin, retry_pause};
 use crate::locks::{
@@ -141,17 +140,9 @@ async fn load_selected(
     Ok(table)
 }
 
-/// Writes one journaled change, then its audit event.
-async fn apply(
-    tx: &impl GenericClient,
-    change: &LockChange,
-    now: Timestamp,
-    context: &EventContext,
-) -> Result<(), StoreError> {
-    let (sql, params): (
-        String,
-        Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>>,
-    ) = match change {
+/// The statement that writes one journaled change, and its parameters.
+fn change_statement(change: &LockChange) -> (String, Vec<Box<dyn ToSql + Sync + Send>>) {
+    match change {
         LockChange::Insert(lock) => (
             format!(
                 "INSERT INTO active_lock ({LOCK_COLUMNS}) \
@@ -217,64 +208,73 @@ async fn apply(
                 Box::new(millis(latch.expires)),
             ],
         ),
-    };
-    // Both statements prepared first, then sent together (one round trip):
-    // PostgreSQL runs them in the order sent, the change first.
-    let statement = tx.prepare_cached(&sql).await?;
-    tx.prepare_cached(EVENT_INSERT).await?;
-    let refs: Vec<&(dyn ToSql + Sync)> = params
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect();
-    let (changed, ()) = tokio::try_join!(
-        async { Ok::<u64, StoreError>(tx.execute(&statement, &refs).await?) },
-        record_event_of(tx, change, now, context),
-    )?;
-    // A refresh or UNLOCK from another URL in a lock's scope claims other
-    // paths than one at its root: if the row changed since it was read, the
-    // decision was taken on stale state. Run it again (the event written
-    // with it goes with the rollback).
-    let expects_one = matches!(
-        change,
-        LockChange::Update(_) | LockChange::Remove(..) | LockChange::HoldLifted(_)
-    );
-    if expects_one && changed != 1 {
-        return Err(StoreError::busy(
-            "the lock table changed under the decision; deciding again",
-        ));
     }
-    Ok(())
 }
 
-/// The audit event of a change, if it has one. It runs after the change
-/// it records: a change that waited for another decision's row gets a
-/// later event id, so ids follow the order in which changes took effect.
-async fn record_event_of(
+/// Writes a decision's changes and their audit events. Every statement is
+/// prepared first, then all are sent together (one round trip): PostgreSQL
+/// runs them in the order sent, the changes in the decision's order and
+/// then their events in one statement. A change that waited for another
+/// decision's row so gets a later event id: ids follow the order in which
+/// changes took effect.
+async fn write_changes(
     tx: &impl GenericClient,
-    change: &LockChange,
+    changes: &[LockChange],
     now: Timestamp,
     context: &EventContext,
 ) -> Result<(), StoreError> {
+    let mut statements = Vec::with_capacity(changes.len());
+    let mut events = Events::default();
+    for change in changes {
+        let (sql, params) = change_statement(change);
+        // A refresh or UNLOCK from another URL in a lock's scope claims
+        // other paths than one at its root: if the row changed since it
+        // was read, the decision was taken on stale state. It runs again
+        // (its events go with the rollback).
+        let expects_one = matches!(
+            change,
+            LockChange::Update(_) | LockChange::Remove(..) | LockChange::HoldLifted(_)
+        );
+        statements.push((tx.prepare_cached(&sql).await?, params, expects_one));
+        push_event(&mut events, change, now);
+    }
+    if !events.is_empty() {
+        Events::prepare(tx).await?;
+    }
+    let writes = statements
+        .iter()
+        .map(|(statement, params, expects_one)| async move {
+            let refs: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            let changed = tx.execute(statement, &refs).await?;
+            if *expects_one && changed != 1 {
+                return Err(StoreError::busy(
+                    "the lock table changed under the decision; deciding again",
+                ));
+            }
+            Ok(())
+        });
+    tokio::try_join!(try_join_all(writes), events.record(tx, context))?;
+    Ok(())
+}
+
+/// The audit event of a change, if it has one.
+fn push_event(events: &mut Events, change: &LockChange, now: Timestamp) {
     let Some(kind) = event_kind(change) else {
-        return Ok(());
+        return;
     };
     match change {
         LockChange::Insert(lock) | LockChange::Update(lock) | LockChange::Remove(lock, _) => {
             let holder = lock.principal.as_deref();
-            let token = Some(&lock.token);
-            record_event(tx, now, kind, &lock.root, token, holder, context).await
+            events.push(now, kind, &lock.root, Some(&lock.token), holder, None);
         }
         LockChange::HoldSet(hold) => {
-            let context = EventContext {
-                reason: Some(hold.reason.clone()),
-                ..context.clone()
-            };
-            record_event(tx, now, kind, &hold.path, None, None, &context).await
+            events.push(now, kind, &hold.path, None, None, Some(&hold.reason));
         }
-        LockChange::HoldLifted(hold) => {
-            record_event(tx, now, kind, &hold.path, None, None, context).await
-        }
-        LockChange::Latch(_) => Ok(()),
+        LockChange::HoldLifted(hold) => events.push(now, kind, &hold.path, None, None, None),
+        LockChange::Latch(_) => {}
     }
 }
 
@@ -383,15 +383,14 @@ where
     if !decide(&mut table) {
         return Ok(false);
     }
-    for change in table.take_changes() {
-        let latch = matches!(change, LockChange::Latch(_));
-        if needs.writes == Writes::LatchesOnly && !latch {
-            return Err(StoreError::database(
-                "a latch-only decision changed locks or holds",
-            ));
-        }
-        apply(tx, &change, now, context).await?;
+    let changes = table.take_changes();
+    let latches_only = changes.iter().all(|c| matches!(c, LockChange::Latch(_)));
+    if needs.writes == Writes::LatchesOnly && !latches_only {
+        return Err(StoreError::database(
+            "a latch-only decision changed locks or holds",
+        ));
     }
+    write_changes(tx, &changes, now, context).await?;
     Ok(true)
 }
 
@@ -508,20 +507,13 @@ impl LockStore for PostgresStore {
             let sql =
                 format!("DELETE FROM active_lock WHERE expires_ms <= $1 RETURNING {LOCK_COLUMNS}");
             let expired = query_locks(tx, &sql, &[&millis(now)]).await?;
-            let context = EventContext::default();
+            let mut events = Events::default();
             for lock in &expired {
                 let holder = lock.principal.as_deref();
-                record_event(
-                    tx,
-                    lock.expires,
-                    "expired",
-                    &lock.root,
-                    Some(&lock.token),
-                    holder,
-                    &context,
-                )
-                .await?;
+                let token = Some(&lock.token);
+                events.push(lock.expires, "expired", &lock.root, token, holder, None);
             }
+            events.record(tx, &EventContext::default()).await?;
             tx.execute(
                 "DELETE FROM write_latch WHERE expires_ms <= $1",
                 &[&millis(now)],

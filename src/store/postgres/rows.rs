@@ -1,4 +1,4 @@
-//! Rows of the lock tables to values and back, and the audit event insert.
+//! Rows of the lock tables to values and back, and the audit events' insert.
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
@@ -91,36 +91,83 @@ pub async fn query_latches(
     Ok(latches)
 }
 
-/// Appends one audit event.
-/// The audit event insert (prepared ahead by writers that pipeline it).
-pub const EVENT_INSERT: &str = "INSERT INTO lock_event (at_ms, kind, path, token, holder, actor, \
-     client_address, user_agent, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+/// Audit events gathered for one statement: a decision's, or a sweep's.
+/// One `INSERT` for all of them, so the counters' trigger runs once
+/// (migration 4), and ids follow the order in which they were added.
+#[derive(Default)]
+pub struct Events {
+    at_ms: Vec<i64>,
+    kinds: Vec<&'static str>,
+    paths: Vec<String>,
+    tokens: Vec<Option<String>>,
+    holders: Vec<Option<String>>,
+    /// A hold's own reason; the others take the context's.
+    reasons: Vec<Option<String>>,
+}
 
-pub async fn record_event(
-    client: &impl GenericClient,
-    at: Timestamp,
-    kind: &str,
-    path: &ResourcePath,
-    token: Option<&LockToken>,
-    holder: Option<&str>,
-    context: &EventContext,
-) -> Result<(), StoreError> {
-    let statement = client.prepare_cached(EVENT_INSERT).await?;
-    client
-        .execute(
-            &statement,
-            &[
-                &millis(at),
-                &kind,
-                &path.key(),
-                &token.map(LockToken::as_str),
-                &holder,
-                &context.actor,
-                &context.client.address,
-                &context.client.user_agent,
-                &context.reason,
-            ],
-        )
-        .await?;
-    Ok(())
+/// The events' insert: the context's columns once, the rest as arrays.
+const EVENTS_INSERT: &str = "INSERT INTO lock_event (at_ms, kind, path, token, holder, actor, \
+     client_address, user_agent, reason) \
+     SELECT e.at_ms, e.kind, e.path, e.token, e.holder, $7, $8, $9, coalesce(e.reason, $10) \
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) \
+     WITH ORDINALITY AS e(at_ms, kind, path, token, holder, reason, n) ORDER BY e.n";
+
+impl Events {
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
+
+    pub fn push(
+        &mut self,
+        at: Timestamp,
+        kind: &'static str,
+        path: &ResourcePath,
+        token: Option<&LockToken>,
+        holder: Option<&str>,
+        reason: Option<&str>,
+    ) {
+        self.at_ms.push(millis(at));
+        self.kinds.push(kind);
+        self.paths.push(path.key());
+        self.tokens.push(token.map(|t| t.0.clone()));
+        self.holders.push(holder.map(str::to_owned));
+        self.reasons.push(reason.map(str::to_owned));
+    }
+
+    /// Prepares the insert (so that a caller can send it behind other
+    /// statements, in order, without waiting for the preparation).
+    pub async fn prepare(client: &impl GenericClient) -> Result<(), StoreError> {
+        client.prepare_cached(EVENTS_INSERT).await?;
+        Ok(())
+    }
+
+    /// Appends the events (nothing when there are none).
+    pub async fn record(
+        &self,
+        client: &impl GenericClient,
+        context: &EventContext,
+    ) -> Result<(), StoreError> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let statement = client.prepare_cached(EVENTS_INSERT).await?;
+        client
+            .execute(
+                &statement,
+                &[
+                    &self.at_ms,
+                    &self.kinds,
+                    &self.paths,
+                    &self.tokens,
+                    &self.holders,
+                    &self.reasons,
+                    &context.actor,
+                    &context.client.address,
+                    &context.client.user_agent,
+                    &context.reason,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
 }
