@@ -22,6 +22,90 @@ fn postgres_passes_the_conformance_suite() {
     });
 }
 
+/// A database from before the lock counters (schema version 4) that
+/// already holds locks: migration 5 counts them, so the lock limits hold
+/// from the first LOCK after the upgrade.
+#[test]
+fn lock_counters_start_from_the_locks_a_database_already_holds() {
+    use deadbolt::auth::{Principal, Requester, Role};
+    use deadbolt::authority::{AuthorityConfig, AuthorityError, LockService, NewLock};
+    use deadbolt::locks::{
+        LockDepth, LockError, LockLimits, LockRules, LockScope, ResourcePath, TimeoutPolicy,
+        TimeoutRequest,
+    };
+
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    let url = cluster.new_database();
+    let node = |limits: LockLimits| {
+        let policy = TimeoutPolicy {
+            default_seconds: 600,
+            max_seconds: 600,
+        };
+        let config = AuthorityConfig {
+            rules: LockRules::new(policy, limits),
+            audit_retention: None,
+        };
+        let location = StateLocation::Postgres(url.clone());
+        LockService::new(&open(&location, Durability::Normal).unwrap(), config)
+    };
+    let user = |name: Option<&str>| Requester {
+        principal: name.map(|name| Principal {
+            name: name.into(),
+            role: Role::ReadWrite,
+        }),
+        client: Default::default(),
+    };
+    let lock = |node: &LockService, path: &str, who: Option<&str>| {
+        let new = NewLock {
+            root: ResourcePath::from_segments([path]).unwrap(),
+            root_is_collection: false,
+            scope: LockScope::Exclusive,
+            depth: LockDepth::Zero,
+            owner: None,
+            timeout: vec![TimeoutRequest::Seconds(600)],
+            reason: None,
+        };
+        node.acquire(new, None, &[], &user(who))
+    };
+    let before = node(LockLimits::UNLIMITED);
+    for (path, who) in [
+        ("a1", Some("ana")),
+        ("a2", Some("ana")),
+        ("b1", Some("bob")),
+    ] {
+        lock(&before, path, who).expect("granted");
+    }
+    lock(&before, "n1", None).expect("granted");
+    drop(before);
+    cluster.psql(
+        &url,
+        "DROP TRIGGER active_lock_added ON active_lock; \
+         DROP TRIGGER active_lock_removed ON active_lock; \
+         DROP TABLE lock_total, lock_count; \
+         DROP FUNCTION deadbolt_locks_added(), deadbolt_locks_removed(); \
+         UPDATE deadbolt_schema SET version = 4",
+    );
+
+    let after = node(LockLimits {
+        max_locks: 5,
+        max_locks_per_user: 2,
+    });
+    let refused = |result: Result<_, AuthorityError>, per_user: bool| {
+        matches!(
+            result,
+            Err(AuthorityError::Refused(LockError::TooManyLocks { per_user: p, .. })) if p == per_user
+        )
+    };
+    assert!(
+        refused(lock(&after, "a3", Some("ana")), true),
+        "ana already holds 2"
+    );
+    lock(&after, "b2", Some("bob")).expect("bob holds 1 of 2, 4 of 5 are taken");
+    assert!(refused(lock(&after, "n2", None), false), "5 of 5 are taken");
+}
+
 mod races {
     //! Two lock authorities on one database, as two nodes, deciding on the
     //! same paths at full speed from several threads.

@@ -141,6 +141,17 @@ impl PgCluster {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// Runs SQL in the database at `url` (one of `new_database`'s).
+    pub fn psql(&self, url: &str, sql: &str) {
+        let psql = server_bin("psql").expect("psql beside initdb");
+        let out = run(&psql, &["-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql]);
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     fn data(&self) -> String {
         self.dir
             .path()

@@ -266,31 +266,24 @@ pub(super) fn followers_read_events_by_id_and_ids_are_never_given_twice(stores: 
 /// event, in the order the decision made them, and counted once.
 pub(super) fn bulk_removals_are_each_logged_and_counted(stores: &Stores) {
     const EACH: usize = 120;
+    let each = EACH as u64;
     for i in 0..EACH {
-        acquire(
-            stores,
-            &format!("urn:uuid:e{i}"),
-            &format!("/gone/{i}"),
-            None,
-            T0,
-        );
-        let later = T0.plus_seconds(30);
-        acquire(
-            stores,
-            &format!("urn:uuid:t{i}"),
-            &format!("/tree/{i}"),
-            None,
-            later,
-        );
+        let (token, path) = (format!("urn:uuid:e{i}"), format!("/gone/{i}"));
+        acquire(stores, &token, &path, None, T0);
+        let (token, path) = (format!("urn:uuid:t{i}"), format!("/tree/{i}"));
+        acquire(stores, &token, &path, Some("ana"), T0.plus_seconds(30));
     }
+    assert_eq!(counts_for(stores, Some("ana")), (2 * each, each));
     let swept = stores.locks.remove_expired(T0.plus_seconds(60)).unwrap();
     assert_eq!(swept.len(), EACH, "the /gone locks expired, no other");
+    assert_eq!(counts_for(stores, Some("ana")), (each, each));
     let mut broken = Vec::new();
     decide(stores, "/tree", T0.plus_seconds(61), |rules, table| {
         broken = rules.break_tree(table, &p("/tree"), T0.plus_seconds(61));
         !broken.is_empty()
     });
     assert_eq!(broken.len(), EACH);
+    assert_eq!(counts_for(stores, Some("ana")), (0, 0));
     let stats = stores.audit.stats(T0.plus_seconds(61)).unwrap();
     let expected = [("acquired", 2 * EACH), ("broken", EACH), ("expired", EACH)];
     let expected: Vec<(String, u64)> = expected

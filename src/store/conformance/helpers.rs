@@ -122,3 +122,24 @@ pub fn tokens(table: &LockTable) -> Vec<String> {
     t.sort();
     t
 }
+
+/// The lock counts a decision reads: (all, those of `user`).
+pub fn counts_for(stores: &Stores, user: Option<&str>) -> (u64, u64) {
+    let mut seen = None;
+    let needs = Needs {
+        selections: vec![],
+        counts: true,
+        latches: false,
+        fencing: false,
+        writes: Writes::Locks,
+    };
+    stores
+        .locks
+        .transact(&needs, T0, &context(user), &mut |table| {
+            seen = table.counts();
+            false
+        })
+        .unwrap();
+    let LockCounts { total, of_user } = seen.expect("counts were asked for");
+    (total, of_user)
+}

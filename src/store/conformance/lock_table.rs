@@ -137,26 +137,6 @@ pub(super) fn expiry_removes_and_records(stores: &Stores) {
     );
 }
 
-fn counts_for(stores: &Stores, user: Option<&str>) -> (u64, u64) {
-    let mut seen = None;
-    let needs = Needs {
-        selections: vec![],
-        counts: true,
-        latches: false,
-        fencing: false,
-        writes: Writes::Locks,
-    };
-    stores
-        .locks
-        .transact(&needs, T0, &context(user), &mut |table| {
-            seen = table.counts();
-            false
-        })
-        .unwrap();
-    let LockCounts { total, of_user } = seen.expect("counts were asked for");
-    (total, of_user)
-}
-
 pub(super) fn lock_counts_follow_every_change(stores: &Stores) {
     acquire(stores, "urn:uuid:anon", "/n", None, T0);
     let one = acquire(stores, "urn:uuid:1", "/a", Some("alice"), T0);

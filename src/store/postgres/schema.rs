@@ -139,6 +139,55 @@ const MIGRATIONS: &[&str] = &[
         REFERENCING NEW TABLE AS added
         FOR EACH STATEMENT EXECUTE FUNCTION deadbolt_count_events();
     "#,
+    // 5: live locks counted, in all and per principal, for the lock limits
+    // (a `count(*)` per LOCK read the whole table). Kept by statement-level
+    // triggers in shards by backend, like the event counts; writers delete
+    // a decision's locks in one statement. The triggers come first: they
+    // lock the table against writes until the counts below are committed.
+    r#"
+    CREATE TABLE lock_total (
+        shard integer PRIMARY KEY,
+        n     bigint NOT NULL
+    );
+    CREATE TABLE lock_count (
+        principal text NOT NULL,
+        shard     integer NOT NULL,
+        n         bigint NOT NULL,
+        PRIMARY KEY (principal, shard)
+    );
+    CREATE FUNCTION deadbolt_locks_added() RETURNS trigger AS $$
+    BEGIN
+        INSERT INTO lock_total (shard, n) SELECT pg_backend_pid() % 64, count(*) FROM added
+            ON CONFLICT (shard) DO UPDATE SET n = lock_total.n + EXCLUDED.n;
+        INSERT INTO lock_count (principal, shard, n)
+            SELECT principal, pg_backend_pid() % 64, count(*) FROM added
+            WHERE principal IS NOT NULL GROUP BY principal ORDER BY principal
+            ON CONFLICT (principal, shard) DO UPDATE SET n = lock_count.n + EXCLUDED.n;
+        RETURN NULL;
+    END
+    $$ LANGUAGE plpgsql;
+    CREATE FUNCTION deadbolt_locks_removed() RETURNS trigger AS $$
+    BEGIN
+        INSERT INTO lock_total (shard, n) SELECT pg_backend_pid() % 64, -count(*) FROM removed
+            ON CONFLICT (shard) DO UPDATE SET n = lock_total.n + EXCLUDED.n;
+        INSERT INTO lock_count (principal, shard, n)
+            SELECT principal, pg_backend_pid() % 64, -count(*) FROM removed
+            WHERE principal IS NOT NULL GROUP BY principal ORDER BY principal
+            ON CONFLICT (principal, shard) DO UPDATE SET n = lock_count.n + EXCLUDED.n;
+        RETURN NULL;
+    END
+    $$ LANGUAGE plpgsql;
+    CREATE TRIGGER active_lock_added AFTER INSERT ON active_lock
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION deadbolt_locks_added();
+    CREATE TRIGGER active_lock_removed AFTER DELETE ON active_lock
+        REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION deadbolt_locks_removed();
+    INSERT INTO lock_total (shard, n) SELECT 0, count(*) FROM active_lock;
+    INSERT INTO lock_count (principal, shard, n)
+        SELECT principal, 0, count(*) FROM active_lock
+        WHERE principal IS NOT NULL GROUP BY principal;
+    "#,
 ];
 
 /// The version a fully migrated database has.
