@@ -87,8 +87,18 @@ where
         connection.poll_without_shutdown(cx)
     })
     .await;
-    // What the client still sends is no request: unwatched.
-    linger(connection.into_parts().io.into_inner().into_inner()).await;
+    // What the client still sends is no request: unwatched. A server
+    // that is stopping does not wait for clients that keep a connection
+    // open (an idle keep-alive one would hold the stop for `LINGER`).
+    let mut io = connection.into_parts().io.into_inner().into_inner();
+    if draining {
+        let _ = io.shutdown().await;
+        return served;
+    }
+    tokio::select! {
+        () = linger(io) => {}
+        _ = drained => {}
+    }
     served
 }
 

@@ -2,7 +2,7 @@
 //! precedence (flag > env > file > default), start-up failures, SIGTERM.
 mod support;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -268,6 +268,26 @@ fn sigterm_with_an_idle_connection_open_still_exits_0_promptly() {
     assert!(
         started.elapsed() < Duration::from_secs(12),
         "drain took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn sigterm_does_not_wait_for_a_client_that_keeps_its_connection_open() {
+    // A closing connection lingers (reads what the client still sends, up
+    // to 5 s) so that an early answer is not lost to a reset; a stopping
+    // server does not linger for a client that is merely idle.
+    let mut s = TestServer::start();
+    let mut idle = TcpStream::connect(&s.addr).unwrap();
+    write!(idle, "OPTIONS / HTTP/1.1\r\nHost: {}\r\n\r\n", s.addr).unwrap();
+    let mut answer = [0u8; 512];
+    assert!(idle.read(&mut answer).unwrap() > 0, "OPTIONS answered");
+    let started = std::time::Instant::now();
+    let status = s.terminate();
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the stop waited {:?} for an idle client",
         started.elapsed()
     );
 }
