@@ -164,6 +164,18 @@ fn checksums_are_checked_kept_with_their_etag_and_not_settable() {
             .expect_header("last-modified")
             .contains("14 Nov 2023")
     );
+    // Content-MD5 (RFC 1864, base64), as Terraform sends it: checked too.
+    let md5 = |value: &str, body: &str| {
+        let put = s.request("PUT", "/f.txt").header("Content-MD5", value);
+        put.body(body).send()
+    };
+    let wrong = md5("XrY7u+Ae7tCTyyK7j1rNww==", "hello there");
+    assert_eq!(wrong.status, 400, "{wrong:?}");
+    assert!(wrong.body.contains("Content-MD5"), "{wrong:?}");
+    assert_eq!(s.get("/f.txt").body, "hello world", "nothing replaced");
+    let malformed = md5("5eb63bbbe01eeed093cb22bb8f5acdc3", "hello world");
+    assert_eq!(malformed.status, 400, "hex is not base64: {malformed:?}");
+    assert_eq!(md5("XrY7u+Ae7tCTyyK7j1rNww==", "hello world").status, 204);
     // Not a client's property: not settable, not listed.
     let patch = s.proppatch(
         "/f.txt",

@@ -4,8 +4,9 @@
 //! - `X-OC-Mtime: <seconds>` on PUT: the file gets the client's
 //!   modification time (answered `X-OC-Mtime: accepted`), so its
 //!   `getlastmodified` matches the client's copy;
-//! - `OC-Checksum: SHA1:<hex>` (or `MD5:`) on PUT: checked against the
-//!   bytes received (a mismatch is `400` and nothing is written);
+//! - `OC-Checksum: SHA1:<hex>` (or `MD5:`) on PUT, and `Content-MD5`
+//!   (RFC 1864, which Terraform sends with every state): checked against
+//!   the bytes received (a mismatch is `400` and nothing is written);
 //! - `oc:checksums` in PROPFIND: the SHA-1 and MD5 of the content, computed
 //!   while such an upload streamed in and kept with the ETag they belong
 //!   to, so a file changed since (on disk, or by a client that sends
@@ -13,6 +14,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine;
 use http::HeaderMap;
 use md5::Md5;
 use sha1::{Digest, Sha1};
@@ -33,6 +35,9 @@ pub struct SyncHeaders {
     pub mtime: Option<SystemTime>,
     /// The algorithm (`SHA1`, `MD5`) and the hex digest the client says.
     pub checksum: Option<(String, String)>,
+    /// `Content-MD5` (RFC 1864; Terraform sends it with every state): as
+    /// sent, and the digest in hex.
+    pub content_md5: Option<(String, String)>,
 }
 
 impl SyncHeaders {
@@ -61,12 +66,49 @@ impl SyncHeaders {
                     .then(|| (algorithm, hex.to_ascii_lowercase()))
             })
         });
-        Ok(Self { mtime, checksum })
+        let content_md5 = match text("content-md5") {
+            None => None,
+            Some(value) => {
+                let digest = base64::engine::general_purpose::STANDARD
+                    .decode(value.trim())
+                    .ok()
+                    .filter(|digest| digest.len() == 16)
+                    .ok_or_else(|| {
+                        DavError::BadRequest(format!(
+                            "Content-MD5 {value:?} is not the base64 of an MD5 digest (RFC 1864)"
+                        ))
+                    })?;
+                Some((value.trim().to_owned(), hex(&digest)))
+            }
+        };
+        Ok(Self {
+            mtime,
+            checksum,
+            content_md5,
+        })
     }
 
     /// Whether the upload's digests are worth computing.
     pub fn wants_digests(&self) -> bool {
-        self.mtime.is_some() || self.checksum.is_some()
+        self.mtime.is_some() || self.checksum.is_some() || self.content_md5.is_some()
+    }
+
+    /// Why the body received is not the one the client described, if it
+    /// is not.
+    pub fn mismatch(&self, sums: &Checksums) -> Option<String> {
+        if let Some(claimed) = self.checksum.as_ref().filter(|c| !sums.matches(c)) {
+            return Some(format!(
+                "OC-Checksum {}:{} does not match the body received (SHA1:{} MD5:{})",
+                claimed.0, claimed.1, sums.sha1, sums.md5
+            ));
+        }
+        let (sent, hex) = self.content_md5.as_ref()?;
+        (*hex != sums.md5).then(|| {
+            format!(
+                "Content-MD5 {sent} does not match the body received (MD5 {})",
+                sums.md5
+            )
+        })
     }
 }
 
@@ -211,6 +253,17 @@ mod tests {
             Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
         );
         assert_eq!(sync.checksum, Some(("SHA1".into(), "abc".into())));
+        assert_eq!(sync.content_md5, None);
+        // "hello world"
+        headers.insert("content-md5", "XrY7u+Ae7tCTyyK7j1rNww==".parse().unwrap());
+        let sync = SyncHeaders::parse(&headers).unwrap();
+        let md5 = "5eb63bbbe01eeed093cb22bb8f5acdc3";
+        assert_eq!(sync.content_md5.map(|c| c.1).as_deref(), Some(md5));
+        for bad in ["not base64!", "aGVsbG8=", ""] {
+            headers.insert("content-md5", bad.parse().unwrap());
+            assert!(SyncHeaders::parse(&headers).is_err(), "{bad:?}");
+        }
+        headers.remove("content-md5");
         headers.insert("x-oc-mtime", "yesterday".parse().unwrap());
         assert!(SyncHeaders::parse(&headers).is_err());
         headers.insert("x-oc-mtime", "-5".parse().unwrap());

@@ -120,14 +120,9 @@ pub async fn execute(
                 digests,
             } = upload;
             let checksums = digests.map(Digests::finish);
-            if let (Some(sums), Some(claimed)) = (&checksums, &sync.checksum) {
-                if !sums.matches(claimed) {
-                    // Dropping the upload removes its temporary file.
-                    return Err(DavError::BadRequest(format!(
-                        "OC-Checksum {}:{} does not match the body received (SHA1:{} MD5:{})",
-                        claimed.0, claimed.1, sums.sha1, sums.md5
-                    )));
-                }
+            if let Some(mismatch) = checksums.as_ref().and_then(|sums| sync.mismatch(sums)) {
+                // Dropping the upload removes its temporary file.
+                return Err(DavError::BadRequest(mismatch));
             }
             if let Some(at) = sync.mtime {
                 pending.set_modified(at)?;
