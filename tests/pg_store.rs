@@ -102,6 +102,16 @@ fn lock_counters_start_from_the_locks_a_database_already_holds() {
         refused(lock(&after, "a3", Some("ana")), true),
         "ana already holds 2"
     );
+    // Another writer (SQL by hand, a node of the previous version) is
+    // counted too, in and out.
+    cluster.psql(
+        &url,
+        "INSERT INTO active_lock (token, root, scope, depth, principal, timeout_seconds, \
+             created_ms, expires_ms) \
+         VALUES ('urn:uuid:by-hand', '/c1', 'exclusive', '0', 'carol', 600, 0, 9e15)",
+    );
+    assert!(refused(lock(&after, "b2", Some("bob")), false), "5 of 5");
+    cluster.psql(&url, "DELETE FROM active_lock WHERE principal = 'carol'");
     lock(&after, "b2", Some("bob")).expect("bob holds 1 of 2, 4 of 5 are taken");
     assert!(refused(lock(&after, "n2", None), false), "5 of 5 are taken");
 }
