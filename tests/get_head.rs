@@ -359,3 +359,43 @@ fn range_with_unknown_unit_is_ignored_and_empty_file_range_is_416() {
         .send();
     assert_eq!(r.status, 416, "{r:?}");
 }
+
+/// Files larger than one read (128 KiB) stream in chunks whose buffers are
+/// used again for later responses: every response carries its own file's
+/// bytes, whole or in a range across chunk boundaries, however many large
+/// downloads run at once.
+#[test]
+fn large_files_stream_their_own_bytes_whole_and_in_ranges() {
+    const LEN: usize = 3 * 128 * 1024 + 12_345;
+    let s = TestServer::start();
+    let contents: Vec<Vec<u8>> = (0..4u8)
+        .map(|seed| {
+            (0..LEN)
+                .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed * 64))
+                .collect()
+        })
+        .collect();
+    for (i, content) in contents.iter().enumerate() {
+        std::fs::write(s.root().join(format!("big{i}.bin")), content).unwrap();
+    }
+    std::thread::scope(|scope| {
+        for (i, content) in contents.iter().enumerate() {
+            let s = &s;
+            scope.spawn(move || {
+                for _ in 0..5 {
+                    let r = s.get(&format!("/big{i}.bin"));
+                    assert_eq!(r.status, 200);
+                    assert!(r.bytes == *content, "big{i}.bin came back changed");
+                }
+                // Across the first chunk's end and into the last, short one.
+                let (first, last) = (128 * 1024 - 100, LEN - 10);
+                let r = s
+                    .request("GET", &format!("/big{i}.bin"))
+                    .header("Range", &format!("bytes={first}-{last}"))
+                    .send();
+                assert_eq!(r.status, 206);
+                assert!(r.bytes == content[first..=last], "big{i}.bin's range");
+            });
+        }
+    });
+}
