@@ -85,6 +85,26 @@ static LOADS: LazyLock<Loads> = LazyLock::new(|| {
 /// What one read of the lock tables found.
 type Found = (Vec<ActiveLock>, Vec<Hold>, Vec<WriteLatch>);
 
+/// Locks, holds and (with `latches`) latches by the three queries `sql`,
+/// sent together.
+async fn find(
+    client: &impl GenericClient,
+    [locks, holds, latches_sql]: [&String; 3],
+    params: &[&(dyn ToSql + Sync)],
+    latches: bool,
+) -> Result<Found, StoreError> {
+    tokio::try_join!(
+        query_locks(client, locks, params),
+        query_holds(client, holds, params),
+        async {
+            match latches {
+                true => query_latches(client, latches_sql, params).await,
+                false => Ok(Vec::new()),
+            }
+        },
+    )
+}
+
 /// The live locks and active holds the selections need (§6.1 coverage:
 /// the paths and their ancestors; with members, the range below), and
 /// the live latches with `latches`. The queries are awaited together, so
@@ -100,16 +120,8 @@ async fn load_selected(
     let loads = &*LOADS;
     let at_keys = async {
         let params: [&(dyn ToSql + Sync); 2] = [&keys, &now];
-        tokio::try_join!(
-            query_locks(client, &loads.locks_at, &params),
-            query_holds(client, &loads.holds_at, &params),
-            async {
-                match latches {
-                    true => query_latches(client, &loads.latches_at, &params).await,
-                    false => Ok(Vec::new()),
-                }
-            },
-        )
+        let sql = [&loads.locks_at, &loads.holds_at, &loads.latches_at];
+        find(client, sql, &params, latches).await
     };
     let below = selections
         .iter()
@@ -117,16 +129,8 @@ async fn load_selected(
         .map(|selection| async {
             let (lo, hi) = member_range(&selection.path);
             let params: [&(dyn ToSql + Sync); 3] = [&lo, &hi, &now];
-            tokio::try_join!(
-                query_locks(client, &loads.locks_below, &params),
-                query_holds(client, &loads.holds_below, &params),
-                async {
-                    match latches {
-                        true => query_latches(client, &loads.latches_below, &params).await,
-                        false => Ok(Vec::new()),
-                    }
-                },
-            )
+            let sql = [&loads.locks_below, &loads.holds_below, &loads.latches_below];
+            find(client, sql, &params, latches).await
         });
     let (first, rest): (Found, Vec<Found>) = tokio::try_join!(at_keys, try_join_all(below))?;
     let mut table = LockTable::default();
@@ -211,10 +215,11 @@ fn change_statement(change: &LockChange) -> (String, Vec<Box<dyn ToSql + Sync + 
     }
 }
 
-/// Writes a decision's changes and their audit events. Every statement is
-/// prepared first, then all are sent together (one round trip): PostgreSQL
-/// runs them in the order sent, the changes in the decision's order and
-/// then their events in one statement. A change that waited for another
+/// Writes a decision's changes and their audit events. The changes are
+/// prepared first, then all are sent together (one round trip), the
+/// events' one statement right behind them (its preparation, on a
+/// connection's first use, comes after the changes too): PostgreSQL runs
+/// them in the order sent. A change that waited for another
 /// decision's row so gets a later event id: ids follow the order in which
 /// changes took effect.
 async fn write_changes(
@@ -257,9 +262,6 @@ async fn write_changes(
         for change in run {
             push_event(&mut events, change, now);
         }
-    }
-    if !events.is_empty() {
-        Events::prepare(tx).await?;
     }
     let writes = statements
         .iter()

@@ -134,13 +134,6 @@ impl Events {
         self.reasons.push(reason.map(str::to_owned));
     }
 
-    /// Prepares the insert (so that a caller can send it behind other
-    /// statements, in order, without waiting for the preparation).
-    pub async fn prepare(client: &impl GenericClient) -> Result<(), StoreError> {
-        client.prepare_cached(EVENTS_INSERT).await?;
-        Ok(())
-    }
-
     /// Appends the events (nothing when there are none).
     pub async fn record(
         &self,
