@@ -82,45 +82,50 @@ pub fn names(meta: &Meta) -> &'static [&'static str] {
     }
 }
 
+/// A file's media type, guessed from its name's extension.
+pub fn content_type(path: &ResourcePath) -> &'static str {
+    mime_guess::from_path(path.name().unwrap_or(""))
+        .first_raw()
+        .unwrap_or("application/octet-stream")
+}
+
 /// The value of the live property `local` (in `DAV:`), if the resource has
 /// it; `lockdiscovery` and the quota come from `live`, read once for the
 /// whole answer.
 pub fn value(local: &str, path: &ResourcePath, meta: &Meta, live: &Live<'_>) -> Option<PropValue> {
     let file = !meta.is_collection();
     let text = |name: &'static str, value: String| Some(PropValue::LiveText(name, value));
+    let token = |name: &'static str, value: String| Some(PropValue::LiveToken(name, value));
     match local {
-        "creationdate" => text(
+        "creationdate" => token(
             "creationdate",
             humantime::format_rfc3339_seconds(meta.created.unwrap_or(meta.modified)).to_string(),
         ),
         "displayname" => text("displayname", path.name().unwrap_or("").to_owned()),
-        "getcontentlength" if file => text("getcontentlength", meta.len.to_string()),
-        "getcontenttype" if file => text(
-            "getcontenttype",
-            mime_guess::from_path(path.name().unwrap_or(""))
-                .first_or_octet_stream()
-                .essence_str()
-                .to_owned(),
-        ),
-        "getetag" if file => text("getetag", meta.etag.clone()),
-        "getlastmodified" => text("getlastmodified", httpdate::fmt_http_date(meta.modified)),
+        "getcontentlength" if file => token("getcontentlength", meta.len.to_string()),
+        "getcontenttype" if file => token("getcontenttype", content_type(path).to_owned()),
+        "getetag" if file => token("getetag", meta.etag.clone()),
+        "getlastmodified" => token("getlastmodified", httpdate::fmt_http_date(meta.modified)),
         "resourcetype" => Some(PropValue::ResourceType {
             collection: meta.is_collection(),
         }),
-        "supportedlock" => Some(PropValue::Xml(render::SUPPORTED_LOCK.to_owned())),
+        "supportedlock" => Some(PropValue::Static(render::SUPPORTED_LOCK)),
         "lockdiscovery" => {
             let now = now();
             let locks = live.locks.covering_locks(path, now);
+            if locks.is_empty() {
+                return Some(PropValue::Static(render::NO_LOCKS));
+            }
             Some(PropValue::Xml(render::lockdiscovery(&locks, now, |lock| {
                 href(&lock.root, lock.root_is_collection)
             })))
         }
         "quota-available-bytes" if !file => live
             .space
-            .and_then(|s| text("quota-available-bytes", s.available.to_string())),
+            .and_then(|s| token("quota-available-bytes", s.available.to_string())),
         "quota-used-bytes" if !file => live
             .space
-            .and_then(|s| text("quota-used-bytes", s.used.to_string())),
+            .and_then(|s| token("quota-used-bytes", s.used.to_string())),
         _ => None,
     }
 }

@@ -8,14 +8,15 @@
 
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::beneath::{Beneath, Opened, Purpose};
 use super::dir_sync::DirSync;
+use super::members::Members;
 use super::{
-    ContentStore, CopyDepth, DirEntry, Durability, Meta, PendingWrite, ResourceKind, Space,
-    StoreError, TreeOutcome, ensure_permitted,
+    ContentStore, CopyDepth, DirEntry, Durability, Meta, PendingWrite, Space, StoreError,
+    TreeOutcome, ensure_permitted, stat,
 };
 use crate::authority::permit::WritePermit;
 use crate::locks::ResourcePath;
@@ -106,6 +107,17 @@ impl FsStore {
                 Err(e) => return Err(StoreError::io(path, e)),
             }
         }
+    }
+
+    /// The metadata of a member that is a symlink (or that `statx` could
+    /// not read), if it may be served: where it leads, checked the slow way.
+    pub(super) fn linked_member(&self, member: &ResourcePath) -> Option<Meta> {
+        let mut full = self.root.clone();
+        full.extend(member.segments());
+        if !self.member_is_visible(&full, member, true) {
+            return None;
+        }
+        fs::metadata(&full).ok().map(|m| stat::from_metadata(&m))
     }
 
     /// Checks that a member found while walking a tree may be served.
@@ -253,30 +265,6 @@ impl FsStore {
     }
 }
 
-fn meta_from(m: &fs::Metadata) -> Meta {
-    let kind = if m.is_dir() {
-        ResourceKind::Collection
-    } else {
-        ResourceKind::File
-    };
-    let modified = m.modified().unwrap_or(std::time::UNIX_EPOCH);
-    // Inode, size and nanosecond mtime: any write through us changes one.
-    let etag = format!(
-        "\"{:x}-{:x}-{:x}{:08x}\"",
-        m.ino(),
-        m.len(),
-        m.mtime(),
-        m.mtime_nsec()
-    );
-    Meta {
-        kind,
-        len: if m.is_dir() { 0 } else { m.len() },
-        modified,
-        created: m.created().ok(),
-        etag,
-    }
-}
-
 fn temp_path_beside(dir: &Path) -> PathBuf {
     dir.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()))
 }
@@ -300,7 +288,7 @@ impl ContentStore for FsStore {
             Some(file) => file.metadata(),
             None => fs::metadata(self.resolve(path)?),
         };
-        meta.map(|m| meta_from(&m))
+        meta.map(|m| stat::from_metadata(&m))
             .map_err(|e| StoreError::io(path, e))
     }
 
@@ -335,25 +323,12 @@ impl ContentStore for FsStore {
         &self,
         path: &ResourcePath,
     ) -> Result<Box<dyn Iterator<Item = DirEntry> + Send>, StoreError> {
-        let dir = self.resolve(path)?;
-        let entries = fs::read_dir(&dir).map_err(|e| StoreError::io(path, e))?;
-        let store = self.clone();
-        let parent = path.clone();
-        Ok(Box::new(entries.filter_map(move |entry| {
-            let entry = entry.ok()?;
-            let name = entry.file_name().into_string().ok()?;
-            let member = parent.join(name.clone()).ok()?;
-            let full = entry.path();
-            let is_symlink = entry.file_type().ok()?.is_symlink();
-            if !store.member_is_visible(&full, &member, is_symlink) {
-                return None;
-            }
-            let meta = fs::metadata(&full).ok()?;
-            Some(DirEntry {
-                name,
-                meta: meta_from(&meta),
-            })
-        })))
+        let dir = match self.open_below(path, Purpose::Read)? {
+            Some(dir) => dir,
+            None => File::open(self.resolve(path)?).map_err(|e| StoreError::io(path, e))?,
+        };
+        let dir = rustix::fs::Dir::new(dir).map_err(|e| StoreError::io(path, e.into()))?;
+        Ok(Box::new(Members::new(dir, self.clone(), path.clone())))
     }
 
     fn open(&self, path: &ResourcePath) -> Result<(File, Meta), StoreError> {
@@ -366,7 +341,7 @@ impl ContentStore for FsStore {
                 .map_err(|e| StoreError::io(path, e))?,
         };
         let meta = file.metadata().map_err(|e| StoreError::io(path, e))?;
-        Ok((file, meta_from(&meta)))
+        Ok((file, stat::from_metadata(&meta)))
     }
 
     fn begin_write(

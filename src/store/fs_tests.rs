@@ -124,3 +124,36 @@ fn symlink_into_a_reserved_path_is_not_resolved_nor_listed() {
     assert_eq!(listed, vec!["plain.txt".to_owned()]);
     assert!(store.open(&p(&["plain.txt"])).is_ok());
 }
+
+/// A listing stats each member relative to its directory, `metadata` and
+/// `open` by other calls: all three describe a member alike, entity tag
+/// included, and a symlink that stays inside the root is listed as what it
+/// leads to.
+#[test]
+fn a_listing_describes_members_as_metadata_and_open_do() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("docs")).unwrap();
+    fs::write(dir.path().join("docs/a.txt"), b"some text").unwrap();
+    fs::create_dir(dir.path().join("docs/sub")).unwrap();
+    std::os::unix::fs::symlink("a.txt", dir.path().join("docs/link")).unwrap();
+    let store = FsStore::new(dir.path(), vec![], Durability::Normal).unwrap();
+    let mut listed: Vec<DirEntry> = store.members(&p(&["docs"])).unwrap().collect();
+    listed.sort_by(|a, b| a.name.cmp(&b.name));
+    let names: Vec<&str> = listed.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["a.txt", "link", "sub"]);
+    for member in &listed {
+        let path = p(&["docs", &member.name]);
+        assert_eq!(
+            member.meta,
+            store.metadata(&path).unwrap(),
+            "{}",
+            member.name
+        );
+        if !member.meta.is_collection() {
+            assert_eq!(member.meta, store.open(&path).unwrap().1, "{}", member.name);
+        }
+    }
+    assert_eq!(listed[1].meta, listed[0].meta, "the link is its target");
+    assert_eq!(listed[0].meta.len, 9);
+    assert!(listed[2].meta.is_collection());
+}

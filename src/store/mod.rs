@@ -22,10 +22,12 @@ pub mod conformance;
 mod dir_sync;
 pub mod fs;
 mod keys;
+mod members;
 pub mod memory;
 mod open;
 pub mod postgres;
 pub mod sqlite;
+mod stat;
 
 pub use self::clock::system_now;
 pub use self::open::{Durability, StateLocation, Stores, open};

@@ -9,6 +9,7 @@ use http::{HeaderMap, Response, StatusCode, header, request::Parts};
 
 use crate::dav::DavState;
 use crate::dav::error::DavError;
+use crate::dav::live_props;
 use crate::locks::ResourcePath;
 use crate::store::Meta;
 use crate::web::body::{self, Body, BoxError};
@@ -59,7 +60,7 @@ pub async fn execute(
     };
     let mut builder = Response::builder()
         .status(status)
-        .header(header::CONTENT_TYPE, content_type(&path))
+        .header(header::CONTENT_TYPE, live_props::content_type(&path))
         .header(header::CONTENT_LENGTH, len)
         .header(header::ETAG, meta.etag.as_str())
         .header(
@@ -83,14 +84,6 @@ pub async fn execute(
     builder
         .body(body)
         .map_err(|e| DavError::Internal(e.to_string()))
-}
-
-fn content_type(path: &ResourcePath) -> String {
-    let name = path.name().unwrap_or("");
-    mime_guess::from_path(name)
-        .first_or_octet_stream()
-        .essence_str()
-        .to_owned()
 }
 
 fn read_exact_at(

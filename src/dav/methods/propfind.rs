@@ -140,11 +140,13 @@ impl Sink {
     /// Sends what has gathered once it makes a chunk; false when the client
     /// went away.
     fn send_if_full(&mut self) -> bool {
-        self.out.len() < CHUNK
-            || self
-                .tx
-                .blocking_send(Ok(Bytes::from(std::mem::take(&mut self.out))))
-                .is_ok()
+        if self.out.len() < CHUNK {
+            return true;
+        }
+        // The chunk's buffer leaves with it; the next starts at full size
+        // rather than growing (and copying) its way up again.
+        let full = std::mem::replace(&mut self.out, String::with_capacity(CHUNK * 2));
+        self.tx.blocking_send(Ok(Bytes::from(full))).is_ok()
     }
 }
 
@@ -293,7 +295,8 @@ fn propstats(
     dead: &[DeadProperty],
     wanted: &Wanted,
 ) -> Vec<PropStat> {
-    let mut found = Vec::new();
+    // Room for every live property allprop reports, without regrowing.
+    let mut found = Vec::with_capacity(12);
     let mut missing = Vec::new();
     let is_dead = |local: &str| {
         dead.iter()
