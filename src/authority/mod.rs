@@ -35,8 +35,8 @@ use crate::locks::{
     ResourcePath, TimeoutRequest, Timestamp, WriteIntent,
 };
 use crate::store::{
-    AuditStore, EventContext, HistoryFilter, LockEvent, LockSelection, LockStats, LockStore, Needs,
-    StoreError, Stores,
+    AuditStore, DeadProperty, EventContext, HistoryFilter, LockEvent, LockSelection, LockStats,
+    LockStore, Needs, StoreError, Stores,
 };
 
 /// Why the authority said no.
@@ -382,6 +382,16 @@ impl LockService {
     /// The live locks covering `path`.
     pub fn view_path(&self, path: &ResourcePath) -> Result<LockTable, AuthorityError> {
         Ok(self.locks.view(&[selection(path, false)], self.now())?)
+    }
+
+    /// The live locks covering `path`, and its dead properties, read
+    /// together (PROPFIND of one resource).
+    pub fn view_path_with_properties(
+        &self,
+        path: &ResourcePath,
+    ) -> Result<(LockTable, Vec<DeadProperty>), AuthorityError> {
+        let selection = selection(path, false);
+        Ok(self.locks.view_with_properties(&selection, self.now())?)
     }
 
     /// The live locks covering `collection` or its direct members.

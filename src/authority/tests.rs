@@ -226,6 +226,13 @@ impl LockStore for RetryingStore {
     fn view(&self, s: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError> {
         self.0.view(s, now)
     }
+    fn view_with_properties(
+        &self,
+        s: &LockSelection,
+        now: Timestamp,
+    ) -> Result<(LockTable, Vec<crate::store::DeadProperty>), StoreError> {
+        self.0.view_with_properties(s, now)
+    }
     fn view_children(&self, c: &ResourcePath, now: Timestamp) -> Result<LockTable, StoreError> {
         self.0.view_children(c, now)
     }

@@ -193,6 +193,15 @@ impl LockStore for MemoryStore {
         Ok(self.state().table(selections, now, false))
     }
 
+    fn view_with_properties(
+        &self,
+        selection: &LockSelection,
+        now: Timestamp,
+    ) -> Result<(LockTable, Vec<DeadProperty>), StoreError> {
+        let table = self.view(std::slice::from_ref(selection), now)?;
+        Ok((table, PropertyStore::all(self, &selection.path)?))
+    }
+
     fn view_children(
         &self,
         collection: &ResourcePath,

@@ -453,6 +453,14 @@ pub trait LockStore: Send + Sync + 'static {
     }
     /// The live locks and active holds selected, to read (no latches).
     fn view(&self, selections: &[LockSelection], now: Timestamp) -> Result<LockTable, StoreError>;
+    /// `view` of one selection and the dead properties at its path, read
+    /// together (PROPFIND of one resource wants both: a store may answer
+    /// from one read transaction instead of two).
+    fn view_with_properties(
+        &self,
+        selection: &LockSelection,
+        now: Timestamp,
+    ) -> Result<(LockTable, Vec<DeadProperty>), StoreError>;
     /// The live locks that cover `collection` or any of its direct members
     /// (PROPFIND Depth 1 reads them once, not once per member).
     fn view_children(

@@ -116,7 +116,11 @@ fn own_answer(
     request: &PropfindRequest,
     is_collection: bool,
 ) -> Result<(LockTable, Vec<DeadProperty>, Option<Space>), DavError> {
-    let snapshot = lock_snapshot(s, request, is_collection)?;
+    let single = request.depth == Depth::Zero || !is_collection;
+    let (snapshot, dead) = match single {
+        true => s.authority.view_path_with_properties(&request.path)?,
+        false => (lock_snapshot(s, request)?, s.properties.all(&request.path)?),
+    };
     let space = match live_props::wants_space(&request.wanted) {
         true => {
             let filesystem = s.content.space(&request.path).ok();
@@ -127,7 +131,7 @@ fn own_answer(
         }
         false => None,
     };
-    Ok((snapshot, s.properties.all(&request.path)?, space))
+    Ok((snapshot, dead, space))
 }
 
 /// Rendered responses gathering until a chunk is worth sending.
@@ -199,15 +203,10 @@ fn write_tree(
     true
 }
 
-/// One read of the locks for the whole answer (Depth 0 or a file: the
-/// resource; Depth 1: the collection and its members; infinity: the tree).
-fn lock_snapshot(
-    state: &DavState,
-    request: &PropfindRequest,
-    is_collection: bool,
-) -> Result<LockTable, DavError> {
+/// One read of the locks for a whole tree's answer (Depth 1: the
+/// collection and its members; infinity: the tree).
+fn lock_snapshot(state: &DavState, request: &PropfindRequest) -> Result<LockTable, DavError> {
     Ok(match request.depth {
-        _ if !is_collection => state.authority.view_path(&request.path)?,
         Depth::Zero => state.authority.view_path(&request.path)?,
         Depth::Infinity => state.authority.view_tree(&request.path)?,
         Depth::One => state.authority.view_children(&request.path)?,

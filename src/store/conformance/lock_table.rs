@@ -47,6 +47,19 @@ pub(super) fn views_select_ancestors_and_members_only(stores: &Stores) {
     };
     assert_eq!(view(false), ["t-a", "t-ab", "t-root"]);
     assert_eq!(view(true), ["t-a", "t-ab", "t-abc", "t-root"]);
+    // Read together with the dead properties: the same locks, and the
+    // properties of the path itself, not of its members.
+    for (path, value) in [("/a/b", "mine"), ("/a/b/c", "member's")] {
+        let set = [PatchOp::Set(prop("k", value))];
+        stores
+            .properties
+            .patch(&permit_all(), &p(path), &set)
+            .unwrap();
+    }
+    let selection = LockSelection::of(&p("/a/b"), false);
+    let (table, properties) = stores.locks.view_with_properties(&selection, T0).unwrap();
+    assert_eq!(tokens(&table), ["t-a", "t-ab", "t-root"]);
+    assert_eq!(properties, [prop("k", "mine")]);
 }
 
 pub(super) fn children_views_hold_direct_members_only(stores: &Stores) {

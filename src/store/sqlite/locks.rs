@@ -9,15 +9,15 @@ use super::rows::{
     HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches, query_locks,
     record_event,
 };
-use super::{Locking, SqliteStore};
+use super::{Locking, Reading, SqliteStore, properties};
 use crate::locks::{
     ActiveLock, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath, Timestamp,
     WriteLatch,
 };
 use crate::store::keys::{ancestor_keys, member_range, millis, timestamp};
 use crate::store::{
-    Decision, EventContext, LockSelection, LockStore, Needs, StoreError, Submitted, Writes,
-    event_kind,
+    DeadProperty, Decision, EventContext, LockSelection, LockStore, Needs, StoreError, Submitted,
+    Writes, event_kind,
 };
 
 /// Live locks in all, and those of `user`.
@@ -328,10 +328,23 @@ impl LockStore for SqliteStore {
         // One read transaction for all the lookups: each statement would
         // otherwise take and drop the database's read lock by itself.
         let conn = self.connection()?;
-        let tx = conn.unchecked_transaction()?;
-        let table = load_selected(&tx, selections, now)?;
-        tx.commit()?;
+        let reading = Reading::begin(&conn)?;
+        let table = load_selected(&reading, selections, now)?;
+        reading.end()?;
         Ok(table)
+    }
+
+    fn view_with_properties(
+        &self,
+        selection: &LockSelection,
+        now: Timestamp,
+    ) -> Result<(LockTable, Vec<DeadProperty>), StoreError> {
+        let conn = self.connection()?;
+        let reading = Reading::begin(&conn)?;
+        let table = load_selected(&reading, std::slice::from_ref(selection), now)?;
+        let properties = properties::read_all(&reading, &selection.path)?;
+        reading.end()?;
+        Ok((table, properties))
     }
 
     fn view_children(
@@ -340,7 +353,7 @@ impl LockStore for SqliteStore {
         now: Timestamp,
     ) -> Result<LockTable, StoreError> {
         let pooled = self.connection()?;
-        let conn = pooled.unchecked_transaction()?;
+        let conn = Reading::begin(&pooled)?;
         let selection = LockSelection::of(collection, false);
         let mut table = load_selected(&conn, &[selection], now)?;
         // Roots one level below: in the member range, with no further '/'.
@@ -359,7 +372,7 @@ impl LockStore for SqliteStore {
         for lock in locks {
             table.load(lock);
         }
-        conn.commit()?;
+        conn.end()?;
         Ok(table)
     }
 

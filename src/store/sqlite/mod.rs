@@ -185,6 +185,45 @@ impl SqliteStore {
     }
 }
 
+/// A read transaction begun and ended by cached statements (rusqlite's
+/// `Transaction` parses its BEGIN and COMMIT anew each time): its reads see
+/// one snapshot and take the database's read lock once. Dropped unended
+/// (an error on the way), it is rolled back, so the pooled connection goes
+/// back with no transaction open.
+pub(super) struct Reading<'c> {
+    conn: &'c rusqlite::Connection,
+    open: bool,
+}
+
+impl<'c> Reading<'c> {
+    pub(super) fn begin(conn: &'c rusqlite::Connection) -> Result<Self, StoreError> {
+        conn.prepare_cached("BEGIN")?.execute([])?;
+        Ok(Self { conn, open: true })
+    }
+
+    pub(super) fn end(mut self) -> Result<(), StoreError> {
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Reading<'_> {
+    type Target = rusqlite::Connection;
+
+    fn deref(&self) -> &rusqlite::Connection {
+        self.conn
+    }
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
 /// Which write locks a transaction takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Locking {

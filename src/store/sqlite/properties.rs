@@ -52,14 +52,22 @@ fn scan_members(
     Ok(None)
 }
 
+/// The dead properties at `path`, read on `conn` (in its transaction, if
+/// one is open).
+pub(super) fn read_all(
+    conn: &rusqlite::Connection,
+    path: &ResourcePath,
+) -> Result<Vec<DeadProperty>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT namespace, local, xml FROM dead_property WHERE path = ?1 ORDER BY namespace, local",
+    )?;
+    let rows = stmt.query_map([path.key()], |row| property_from_row(row, 0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 impl PropertyStore for SqliteStore {
     fn all(&self, path: &ResourcePath) -> Result<Vec<DeadProperty>, StoreError> {
-        let conn = self.connection()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT namespace, local, xml FROM dead_property WHERE path = ?1 ORDER BY namespace, local",
-        )?;
-        let rows = stmt.query_map([path.key()], |row| property_from_row(row, 0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        read_all(&*self.connection()?, path)
     }
 
     fn of_members(&self, collection: &ResourcePath) -> Result<MemberProperties, StoreError> {
