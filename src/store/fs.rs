@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::beneath::{Beneath, Opened, Purpose};
 use super::dir_sync::DirSync;
-use super::members::Members;
+use super::members::{Members, Screen};
 use super::{
     ContentStore, CopyDepth, DirEntry, Durability, Meta, PendingWrite, Space, StoreError,
     TreeOutcome, ensure_permitted, stat,
@@ -107,17 +107,6 @@ impl FsStore {
                 Err(e) => return Err(StoreError::io(path, e)),
             }
         }
-    }
-
-    /// The metadata of a member that is a symlink (or that `statx` could
-    /// not read), if it may be served: where it leads, checked the slow way.
-    pub(super) fn linked_member(&self, member: &ResourcePath) -> Option<Meta> {
-        let mut full = self.root.clone();
-        full.extend(member.segments());
-        if !self.member_is_visible(&full, member, true) {
-            return None;
-        }
-        fs::metadata(&full).ok().map(|m| stat::from_metadata(&m))
     }
 
     /// Checks that a member found while walking a tree may be served.
@@ -262,6 +251,22 @@ impl FsStore {
         if let Err(e) = self.dirs.sync(dst) {
             outcome.failed.push((to.clone(), StoreError::io(to, e)));
         }
+    }
+}
+
+impl Screen for FsStore {
+    fn is_reserved(&self, path: &ResourcePath) -> bool {
+        FsStore::is_reserved(self, path)
+    }
+
+    /// Where the member leads, checked the slow way.
+    fn linked_member(&self, member: &ResourcePath) -> Option<Meta> {
+        let mut full = self.root.clone();
+        full.extend(member.segments());
+        if !self.member_is_visible(&full, member, true) {
+            return None;
+        }
+        fs::metadata(&full).ok().map(|m| stat::from_metadata(&m))
     }
 }
 

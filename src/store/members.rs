@@ -5,18 +5,26 @@
 use rustix::fs::{AtFlags, Dir, statx};
 use rustix::io::Errno;
 
-use super::fs::FsStore;
-use super::{DirEntry, stat};
+use super::{DirEntry, Meta, stat};
 use crate::locks::ResourcePath;
 
-pub(super) struct Members {
+/// What a listing asks of the store whose directory it reads.
+pub(super) trait Screen: Send {
+    /// True for paths clients may never see.
+    fn is_reserved(&self, path: &ResourcePath) -> bool;
+    /// The metadata of a member that is a symlink (or that `statx` could
+    /// not read), if it may be served.
+    fn linked_member(&self, path: &ResourcePath) -> Option<Meta>;
+}
+
+pub(super) struct Members<S> {
     dir: Dir,
-    store: FsStore,
+    store: S,
     parent: ResourcePath,
 }
 
-impl Members {
-    pub(super) fn new(dir: Dir, store: FsStore, parent: ResourcePath) -> Self {
+impl<S: Screen> Members<S> {
+    pub(super) fn new(dir: Dir, store: S, parent: ResourcePath) -> Self {
         Self { dir, store, parent }
     }
 
@@ -43,7 +51,7 @@ impl Members {
     }
 }
 
-impl Iterator for Members {
+impl<S: Screen> Iterator for Members<S> {
     type Item = DirEntry;
 
     fn next(&mut self) -> Option<DirEntry> {
