@@ -79,15 +79,24 @@ fn load_selected(
     let loads = &*LOADS;
     let mut locks = Vec::new();
     let mut holds = Vec::new();
+    // Holds are rare: when the table has none, one look says so and the
+    // lookups per ancestor are skipped (a path two levels deep saves two).
+    let any_holds = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM hold)")?
+        .query_row([], |row| row.get::<_, bool>(0))?;
     for key in ancestor_keys(selections) {
         query_locks(conn, &loads.locks_at, params![key, millis(now)], &mut locks)?;
-        query_holds(conn, &loads.holds_at, params![key, millis(now)], &mut holds)?;
+        if any_holds {
+            query_holds(conn, &loads.holds_at, params![key, millis(now)], &mut holds)?;
+        }
     }
     for selection in selections.iter().filter(|s| s.with_members) {
         let (lo, hi) = member_range(&selection.path);
         let range = params![lo, hi, millis(now)];
         query_locks(conn, &loads.locks_below, range, &mut locks)?;
-        query_holds(conn, &loads.holds_below, range, &mut holds)?;
+        if any_holds {
+            query_holds(conn, &loads.holds_below, range, &mut holds)?;
+        }
     }
     let mut table = LockTable::default();
     for lock in locks {
