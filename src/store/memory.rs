@@ -198,8 +198,7 @@ impl LockStore for MemoryStore {
         selection: &LockSelection,
         now: Timestamp,
     ) -> Result<(LockTable, Vec<DeadProperty>), StoreError> {
-        let table = self.view(std::slice::from_ref(selection), now)?;
-        Ok((table, PropertyStore::all(self, &selection.path)?))
+        super::view_then_properties(self, selection, now)
     }
 
     fn view_children(

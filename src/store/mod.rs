@@ -135,6 +135,17 @@ impl StoreError {
 }
 
 /// Refuses a mutation the permit does not admit.
+/// `LockStore::view_with_properties` as two reads, for a store that gains
+/// nothing by making them one.
+pub(crate) fn view_then_properties<S: LockStore + PropertyStore>(
+    store: &S,
+    selection: &LockSelection,
+    now: Timestamp,
+) -> Result<(LockTable, Vec<DeadProperty>), StoreError> {
+    let table = store.view(std::slice::from_ref(selection), now)?;
+    Ok((table, store.all(&selection.path)?))
+}
+
 pub(crate) fn ensure_permitted(
     permit: &WritePermit,
     path: &ResourcePath,

@@ -20,8 +20,8 @@ use crate::locks::{
 };
 use crate::store::keys::{ancestor_keys, member_range, millis, timestamp};
 use crate::store::{
-    DeadProperty, Decision, EventContext, LockSelection, LockStore, Needs, PropertyStore,
-    StoreError, Submitted, Writes, event_kind,
+    DeadProperty, Decision, EventContext, LockSelection, LockStore, Needs, StoreError, Submitted,
+    Writes, event_kind,
 };
 
 /// The advisory lock key of a path: the first 8 bytes of its SHA-256.
@@ -475,8 +475,7 @@ impl LockStore for PostgresStore {
         selection: &LockSelection,
         now: Timestamp,
     ) -> Result<(LockTable, Vec<DeadProperty>), StoreError> {
-        let table = self.view(std::slice::from_ref(selection), now)?;
-        Ok((table, PropertyStore::all(self, &selection.path)?))
+        crate::store::view_then_properties(self, selection, now)
     }
 
     fn view_children(
