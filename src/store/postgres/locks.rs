@@ -13,7 +13,7 @@ use tokio_postgres::types::ToSql;
 use super::rows::{
     Events, HOLD_COLUMNS, LATCH_COLUMNS, LOCK_COLUMNS, query_holds, query_latches, query_locks,
 };
-use super::{DECISION_ATTEMPTS, PostgresStore, begin, retry_pause};
+use super::{DECISION_ATTEMPTS, PostgresStore, begin, properties, retry_pause};
 use crate::locks::{
     ActiveLock, Hold, LatchId, LockChange, LockCounts, LockTable, LockToken, ResourcePath,
     Timestamp, WriteLatch,
@@ -475,7 +475,16 @@ impl LockStore for PostgresStore {
         selection: &LockSelection,
         now: Timestamp,
     ) -> Result<(LockTable, Vec<DeadProperty>), StoreError> {
-        crate::store::view_then_properties(self, selection, now)
+        // Both statements go out on one connection before either answer
+        // is read: one round trip instead of two.
+        self.block(async {
+            let client = self.pool.get().await?;
+            let selections = std::slice::from_ref(selection);
+            tokio::try_join!(
+                load_selected(&client, selections, now, false),
+                properties::read_all(&client, &selection.path),
+            )
+        })
     }
 
     fn view_children(

@@ -1,6 +1,8 @@
 //! Dead properties: one row per (path, property), the whole element kept
 //! as self-contained XML.
 
+use deadpool_postgres::GenericClient;
+
 use super::PostgresStore;
 use crate::authority::permit::WritePermit;
 use crate::locks::ResourcePath;
@@ -23,18 +25,26 @@ fn property(row: &tokio_postgres::Row, first: usize) -> Result<DeadProperty, Sto
     })
 }
 
+/// The dead properties at `path`, read on `client`.
+pub(super) async fn read_all(
+    client: &impl GenericClient,
+    path: &ResourcePath,
+) -> Result<Vec<DeadProperty>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT namespace, local, xml FROM dead_property WHERE path = $1 \
+             ORDER BY namespace, local",
+            &[&path.key()],
+        )
+        .await?;
+    rows.iter().map(|row| property(row, 0)).collect()
+}
+
 impl PropertyStore for PostgresStore {
     fn all(&self, path: &ResourcePath) -> Result<Vec<DeadProperty>, StoreError> {
         self.block(async {
             let client = self.pool.get().await?;
-            let rows = client
-                .query(
-                    "SELECT namespace, local, xml FROM dead_property WHERE path = $1 \
-                     ORDER BY namespace, local",
-                    &[&path.key()],
-                )
-                .await?;
-            rows.iter().map(|row| property(row, 0)).collect()
+            read_all(&client, path).await
         })
     }
 
