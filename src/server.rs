@@ -18,7 +18,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::app::{App, AuthenticatedUser, PeerAddr};
 use crate::config::Settings;
-use crate::connection::{self, Drain};
+use crate::connection::{self, Drain, DrainWatch};
 use crate::fragment_guard::{RequestLines, Watched};
 use crate::web::body::Body;
 
@@ -104,11 +104,7 @@ pub async fn run(
                         let (stream, lines) = Watched::new(stream);
                         let handler = handler(service.clone(), peer, lines);
                         let head_limit = service.parser_head_limit();
-                        tokio::spawn(async move {
-                            if let Err(e) = connection::serve(stream, handler, head_limit, watcher).await {
-                                tracing::debug!(%peer, error = %e, "connection ended with an error");
-                            }
-                        });
+                        tokio::spawn(serve_connection(stream, handler, head_limit, watcher, peer));
                     }
                     Some(acceptor) => {
                         let acceptor = acceptor.clone();
@@ -128,9 +124,7 @@ pub async fn run(
                             let (stream, lines) = Watched::new(stream);
                             let head_limit = service.parser_head_limit();
                             let handler = handler(service, peer, lines);
-                            if let Err(e) = connection::serve(stream, handler, head_limit, watcher).await {
-                                tracing::debug!(%peer, error = %e, "connection ended with an error");
-                            }
+                            serve_connection(stream, handler, head_limit, watcher, peer).await;
                         });
                     }
                 }
@@ -149,6 +143,26 @@ pub async fn run(
 
 /// A client gets this long to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves one connection to its end; an error is only worth a debug line.
+async fn serve_connection<I>(
+    stream: Watched<I>,
+    handler: impl hyper::service::Service<
+        Request<Incoming>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future = Answer,
+    > + Unpin,
+    head_limit: usize,
+    watcher: DrainWatch,
+    peer: SocketAddr,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    if let Err(e) = connection::serve(stream, handler, head_limit, watcher).await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
 
 /// A request's answer, boxed: lingering needs hyper's connection `Unpin`.
 type Answer = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;

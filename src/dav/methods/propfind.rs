@@ -78,12 +78,11 @@ pub async fn execute(
     let single = request.depth == Depth::Zero || !meta.is_collection();
     // Space may mean counting the tree (`--quota`): that goes to the pool.
     let (snapshot, dead, space) = if single && !live_props::wants_space(&request.wanted) {
-        own_answer(state, &request, meta.is_collection())?
+        own_answer(state, &request, single)?
     } else {
         let request = Arc::clone(&request);
-        let is_collection = meta.is_collection();
         state
-            .blocking(move |s| own_answer(s, &request, is_collection))
+            .blocking(move |s| own_answer(s, &request, single))
             .await?
     };
     let body = if single {
@@ -110,13 +109,12 @@ pub async fn execute(
 /// What the answer says of the requested resource beyond its metadata:
 /// the lock snapshot for the whole answer, its dead properties, and
 /// RFC 4331's quota properties (once: a tree is on one filesystem), only
-/// when asked for.
+/// when asked for. `single`: the answer is of the resource alone.
 fn own_answer(
     s: &DavState,
     request: &PropfindRequest,
-    is_collection: bool,
+    single: bool,
 ) -> Result<(LockTable, Vec<DeadProperty>, Option<Space>), DavError> {
-    let single = request.depth == Depth::Zero || !is_collection;
     let (snapshot, dead) = match single {
         true => s.authority.view_path_with_properties(&request.path)?,
         false => (lock_snapshot(s, request)?, s.properties.all(&request.path)?),
