@@ -37,6 +37,7 @@ pub mod fragment_guard;
 pub mod lfs;
 pub mod lockapi;
 pub mod locks;
+pub mod logging;
 pub mod metrics;
 pub mod server;
 pub mod store;

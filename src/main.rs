@@ -1,27 +1,14 @@
 //! The `deadbolt` binary: logging, the command line, and an exit code.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 use deadbolt::cli::{Cli, Command, LogFormat};
 use deadbolt::config::Settings;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Colours only for a terminal: a log file or journal gets plain text.
-        .with_ansi(std::io::stderr().is_terminal());
-    match cli.log_format.unwrap_or(LogFormat::Text) {
-        LogFormat::Text => logs.init(),
-        // One object per line, the event's fields at the top level.
-        LogFormat::Json => logs.json().flatten_event(true).init(),
-    }
+    deadbolt::logging::init(cli.log_format.unwrap_or(LogFormat::Text));
     let result = match cli.command {
         Command::Serve(args) => serve(&args),
         // The admin commands are synchronous, and need no async runtime.

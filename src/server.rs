@@ -179,14 +179,32 @@ fn handler(
     Future = Answer,
 > + Clone
 + Unpin {
+    // Written once per connection: formatting an address for every
+    // request's log line was a tenth of a small GET's own work.
+    let peer = Peer {
+        text: Arc::from(peer.to_string()),
+        addr: peer,
+    };
     service_fn(move |request| {
-        Box::pin(handle(service.clone(), peer, lines.clone(), request)) as Answer
+        Box::pin(handle(
+            service.clone(),
+            peer.clone(),
+            lines.clone(),
+            request,
+        )) as Answer
     })
+}
+
+/// The client's address, and as the log line writes it.
+#[derive(Clone)]
+struct Peer {
+    addr: SocketAddr,
+    text: Arc<str>,
 }
 
 async fn handle(
     service: App,
-    peer: SocketAddr,
+    peer: Peer,
     lines: Arc<RequestLines>,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
@@ -197,7 +215,7 @@ async fn handle(
     let unlocking = header_text(request.headers(), "lock-token");
     let fragment = fragment_of(&lines, &request);
     let mut request = request.map(|body| body.map_err(Into::into).boxed_unsync());
-    request.extensions_mut().insert(PeerAddr(peer));
+    request.extensions_mut().insert(PeerAddr(peer.addr));
     let response = match fragment {
         Some(fragment) => refuse_fragment(&service, &request, &fragment),
         None => match service.refuse_oversized_head(&request) {
@@ -212,7 +230,7 @@ async fn handle(
         .map(|user| user.0.as_str());
     let lock_token = header_text(response.headers(), "lock-token").or(unlocking);
     tracing::info!(
-        %peer,
+        peer = %peer.text,
         %method,
         path,
         user,

@@ -35,6 +35,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("tls", &[]),
     ("fragment_guard", &[]),
     ("systemd", &[]),
+    ("logging", &["cli"]),
     ("web", &["locks"]),
     ("auth", &["locks"]),
     ("authority::permit", &["locks"]),
