@@ -84,28 +84,64 @@ pub fn names(meta: &Meta) -> &'static [&'static str] {
 
 /// A file's media type, guessed from its name's extension.
 pub fn content_type(path: &ResourcePath) -> &'static str {
-    mime_guess::from_path(path.name().unwrap_or(""))
-        .first_raw()
-        .unwrap_or("application/octet-stream")
+    // `Path::extension`'s rule: a name starting with its only dot has none.
+    let extension = path
+        .name()
+        .and_then(|name| name.rsplit_once('.'))
+        .filter(|(stem, _)| !stem.is_empty())
+        .map(|(_, extension)| extension);
+    let Some(extension) = extension else {
+        return OCTET_STREAM;
+    };
+    // The guess searches a table of a thousand extensions, case-insensitively;
+    // the members of a listing mostly share a few, so the last answer is kept.
+    LAST_GUESS.with_borrow_mut(|(last, known)| match known {
+        Some(media_type) if last == extension => media_type,
+        _ => {
+            let media_type = mime_guess::from_ext(extension)
+                .first_raw()
+                .unwrap_or(OCTET_STREAM);
+            last.clear();
+            last.push_str(extension);
+            *known = Some(media_type);
+            media_type
+        }
+    })
+}
+
+const OCTET_STREAM: &str = "application/octet-stream";
+
+thread_local! {
+    /// The last extension `content_type` looked up, and its media type.
+    static LAST_GUESS: std::cell::RefCell<(String, Option<&'static str>)> =
+        const { std::cell::RefCell::new((String::new(), None)) };
 }
 
 /// The value of the live property `local` (in `DAV:`), if the resource has
 /// it; `lockdiscovery` and the quota come from `live`, read once for the
 /// whole answer.
-pub fn value(local: &str, path: &ResourcePath, meta: &Meta, live: &Live<'_>) -> Option<PropValue> {
+pub fn value<'a>(
+    local: &str,
+    path: &'a ResourcePath,
+    meta: &'a Meta,
+    live: &Live<'_>,
+) -> Option<PropValue<'a>> {
     let file = !meta.is_collection();
-    let text = |name: &'static str, value: String| Some(PropValue::LiveText(name, value));
-    let token = |name: &'static str, value: String| Some(PropValue::LiveToken(name, value));
     match local {
-        "creationdate" => token(
+        "creationdate" => Some(PropValue::LiveRfc3339(
             "creationdate",
-            humantime::format_rfc3339_seconds(meta.created.unwrap_or(meta.modified)).to_string(),
-        ),
-        "displayname" => text("displayname", path.name().unwrap_or("").to_owned()),
-        "getcontentlength" if file => token("getcontentlength", meta.len.to_string()),
-        "getcontenttype" if file => token("getcontenttype", content_type(path).to_owned()),
-        "getetag" if file => token("getetag", meta.etag.clone()),
-        "getlastmodified" => token("getlastmodified", httpdate::fmt_http_date(meta.modified)),
+            meta.created.unwrap_or(meta.modified),
+        )),
+        "displayname" => Some(PropValue::LiveText(
+            "displayname",
+            path.name().unwrap_or(""),
+        )),
+        "getcontentlength" if file => Some(PropValue::LiveNumber("getcontentlength", meta.len)),
+        "getcontenttype" if file => {
+            Some(PropValue::LiveToken("getcontenttype", content_type(path)))
+        }
+        "getetag" if file => Some(PropValue::LiveToken("getetag", &meta.etag)),
+        "getlastmodified" => Some(PropValue::LiveHttpDate("getlastmodified", meta.modified)),
         "resourcetype" => Some(PropValue::ResourceType {
             collection: meta.is_collection(),
         }),
@@ -122,10 +158,44 @@ pub fn value(local: &str, path: &ResourcePath, meta: &Meta, live: &Live<'_>) -> 
         }
         "quota-available-bytes" if !file => live
             .space
-            .and_then(|s| token("quota-available-bytes", s.available.to_string())),
+            .map(|s| PropValue::LiveNumber("quota-available-bytes", s.available)),
         "quota-used-bytes" if !file => live
             .space
-            .and_then(|s| token("quota-used-bytes", s.used.to_string())),
+            .map(|s| PropValue::LiveNumber("quota-used-bytes", s.used)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_type;
+    use crate::locks::ResourcePath;
+
+    #[test]
+    fn media_types_are_mime_guess_s_in_any_order() {
+        let names = [
+            "a.html",
+            "b.html",
+            "c.HTML",
+            ".html",
+            "..html",
+            "notes",
+            "file.",
+            "a.tar.gz",
+            "b.png",
+            "a.html",
+            "x.unknownext",
+            "y.unknownext",
+            "c.css",
+            ".bashrc",
+            "d.JPG",
+        ];
+        for name in names.iter().chain(names.iter().rev()) {
+            let path = ResourcePath::root().join(*name).unwrap();
+            let expected = mime_guess::from_path(name)
+                .first_raw()
+                .unwrap_or("application/octet-stream");
+            assert_eq!(content_type(&path), expected, "{name}");
+        }
     }
 }

@@ -106,9 +106,7 @@ fn tree_size(content: &dyn ContentStore, path: &ResourcePath) -> u64 {
         };
         for member in members {
             if member.meta.is_collection() {
-                if let Ok(child) = collection.join(member.name) {
-                    pending.push(child);
-                }
+                pending.push(member.path);
             } else {
                 total = total.saturating_add(member.meta.len);
             }

@@ -119,7 +119,7 @@ fn symlink_into_a_reserved_path_is_not_resolved_nor_listed() {
     let listed: Vec<String> = store
         .members(&ResourcePath::root())
         .unwrap()
-        .map(|m| m.name)
+        .map(|m| m.name().to_owned())
         .collect();
     assert_eq!(listed, vec!["plain.txt".to_owned()]);
     assert!(store.open(&p(&["plain.txt"])).is_ok());
@@ -138,19 +138,24 @@ fn a_listing_describes_members_as_metadata_and_open_do() {
     std::os::unix::fs::symlink("a.txt", dir.path().join("docs/link")).unwrap();
     let store = FsStore::new(dir.path(), vec![], Durability::Normal).unwrap();
     let mut listed: Vec<DirEntry> = store.members(&p(&["docs"])).unwrap().collect();
-    listed.sort_by(|a, b| a.name.cmp(&b.name));
-    let names: Vec<&str> = listed.iter().map(|m| m.name.as_str()).collect();
+    listed.sort_by(|a, b| a.name().cmp(b.name()));
+    let names: Vec<&str> = listed.iter().map(|m| m.name()).collect();
     assert_eq!(names, ["a.txt", "link", "sub"]);
     for member in &listed {
-        let path = p(&["docs", &member.name]);
+        let path = p(&["docs", member.name()]);
         assert_eq!(
             member.meta,
             store.metadata(&path).unwrap(),
             "{}",
-            member.name
+            member.name()
         );
         if !member.meta.is_collection() {
-            assert_eq!(member.meta, store.open(&path).unwrap().1, "{}", member.name);
+            assert_eq!(
+                member.meta,
+                store.open(&path).unwrap().1,
+                "{}",
+                member.name()
+            );
         }
     }
     assert_eq!(listed[1].meta, listed[0].meta, "the link is its target");

@@ -30,7 +30,7 @@ impl<S: Screen> Members<S> {
 
     /// The member called `name`, if it may be served.
     fn member(&self, name: &str) -> Option<DirEntry> {
-        let path = self.parent.join(name.to_owned()).ok()?;
+        let path = self.parent.join(name).ok()?;
         if self.store.is_reserved(&path) {
             return None;
         }
@@ -44,10 +44,7 @@ impl<S: Screen> Members<S> {
             // A symlink, or a kernel without `statx`.
             _ => self.store.linked_member(&path)?,
         };
-        Some(DirEntry {
-            name: name.to_owned(),
-            meta,
-        })
+        Some(DirEntry { path, meta })
     }
 }
 
@@ -64,8 +61,7 @@ impl<S: Screen> Iterator for Members<S> {
             if name == "." || name == ".." {
                 continue;
             }
-            let name = name.to_owned();
-            if let Some(member) = self.member(&name) {
+            if let Some(member) = self.member(name) {
                 return Some(member);
             }
         }

@@ -183,8 +183,15 @@ impl Meta {
 /// One member of a collection.
 #[derive(Debug, Clone)]
 pub struct DirEntry {
-    pub name: String,
+    pub path: ResourcePath,
     pub meta: Meta,
+}
+
+impl DirEntry {
+    /// The member's name in its collection.
+    pub fn name(&self) -> &str {
+        self.path.name().unwrap_or("")
+    }
 }
 
 /// How much of a tree a COPY takes.

@@ -72,7 +72,8 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// The percent-encoded absolute href of `path`; collections end with `/`.
 pub fn href(path: &ResourcePath, is_collection: bool) -> String {
-    let mut out = String::with_capacity(path.key().len() + 8);
+    let bytes: usize = path.segments().iter().map(|s| s.len() + 1).sum();
+    let mut out = String::with_capacity(bytes + 8);
     for segment in path.segments() {
         out.push('/');
         out.extend(utf8_percent_encode(segment, SEGMENT));

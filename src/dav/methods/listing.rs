@@ -27,17 +27,14 @@ pub async fn respond(
             .blocking(move |s| {
                 let mut entries: Vec<DirEntry> = s.content.members(&path)?.collect();
                 entries.sort_by(|a, b| {
-                    (!a.meta.is_collection(), &a.name).cmp(&(!b.meta.is_collection(), &b.name))
+                    (!a.meta.is_collection(), a.name()).cmp(&(!b.meta.is_collection(), b.name()))
                 });
                 // One read of the locks for the whole page.
                 let table = s.authority.view_children(&path)?;
                 let now = now();
                 let mut members = Vec::with_capacity(entries.len());
                 for entry in entries {
-                    let locks = match path.join(entry.name.clone()) {
-                        Ok(member_path) => table.covering_locks(&member_path, now),
-                        Err(_) => Vec::new(),
-                    };
+                    let locks = table.covering_locks(&entry.path, now);
                     members.push(Member { entry, locks });
                 }
                 let own_locks = table.covering_locks(&path, now);
@@ -98,9 +95,6 @@ impl Listing<'_> {
         }
         for Member { entry, locks } in self.members {
             let is_dir = entry.meta.is_collection();
-            let Ok(member_path) = self.path.join(entry.name.clone()) else {
-                continue;
-            };
             let size = if is_dir {
                 String::new()
             } else {
@@ -108,8 +102,8 @@ impl Listing<'_> {
             };
             rows.push_str(&format!(
                 "<tr><td><a href=\"{}\">{}{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                escape(href(&member_path, is_dir)),
-                escape(entry.name.as_str()),
+                escape(href(&entry.path, is_dir)),
+                escape(entry.name()),
                 if is_dir { "/" } else { "" },
                 size,
                 httpdate::fmt_http_date(entry.meta.modified),
@@ -243,7 +237,7 @@ mod tests {
         let html = render(
             &[Member {
                 entry: DirEntry {
-                    name: "<b>&.txt".into(),
+                    path: ResourcePath::root().join("<b>&.txt").unwrap(),
                     meta: file(3),
                 },
                 locks: vec![],
@@ -264,7 +258,7 @@ mod tests {
             &[
                 Member {
                     entry: DirEntry {
-                        name: "a.txt".into(),
+                        path: ResourcePath::root().join("a.txt").unwrap(),
                         meta: file(1),
                     },
                     locks: vec![lock_on(
@@ -275,7 +269,7 @@ mod tests {
                 },
                 Member {
                     entry: DirEntry {
-                        name: "b.txt".into(),
+                        path: ResourcePath::root().join("b.txt").unwrap(),
                         meta: file(1),
                     },
                     locks: vec![],
@@ -300,7 +294,7 @@ mod tests {
         let html = render(
             &[Member {
                 entry: DirEntry {
-                    name: "a.txt".into(),
+                    path: ResourcePath::root().join("a.txt").unwrap(),
                     meta: file(1),
                 },
                 locks: vec![lock_on("a.txt", None, Some(owner))],
@@ -319,7 +313,7 @@ mod tests {
         let html = render(
             &[Member {
                 entry: DirEntry {
-                    name: "a.txt".into(),
+                    path: ResourcePath::root().join("a.txt").unwrap(),
                     meta: file(1),
                 },
                 locks: vec![lock_on("a.txt", Some("alice"), None)],

@@ -233,18 +233,13 @@ fn write_members(
     // only members that have some, so the answer still streams.
     let member_dead = member_properties(state, collection);
     for member in members {
-        let Ok(path) = collection.join(member.name) else {
-            continue;
-        };
-        let dead = member_dead.as_ref().map(|all| {
-            path.name()
-                .and_then(|name| all.get(name))
-                .map_or(&[][..], Vec::as_slice)
-        });
-        let meta = &member.meta;
-        render_resource(live, &path, meta, dead, &request.wanted, &mut sink.out);
+        let dead = member_dead
+            .as_ref()
+            .map(|all| all.get(member.name()).map_or(&[][..], Vec::as_slice));
+        let (path, meta) = (&member.path, &member.meta);
+        render_resource(live, path, meta, dead, &request.wanted, &mut sink.out);
         if meta.is_collection() && request.depth == Depth::Infinity {
-            pending.push(path);
+            pending.push(member.path);
         }
         if !sink.send_if_full() {
             return false;
@@ -285,13 +280,13 @@ fn render_resource(
     }
 }
 
-fn propstats(
+fn propstats<'a>(
     live: &Live<'_>,
-    path: &ResourcePath,
-    meta: &Meta,
-    dead: &[DeadProperty],
+    path: &'a ResourcePath,
+    meta: &'a Meta,
+    dead: &'a [DeadProperty],
     wanted: &Wanted,
-) -> Vec<PropStat> {
+) -> [PropStat<'a>; 2] {
     // Room for every live property allprop reports, without regrowing.
     let mut found = Vec::with_capacity(12);
     let mut missing = Vec::new();
@@ -306,7 +301,7 @@ fn propstats(
                     found.extend(live_props::value(local, path, meta, live));
                 }
             }
-            found.extend(visible(dead).map(|d| PropValue::Dead(d.xml.clone())));
+            found.extend(visible(dead).map(|d| PropValue::Dead(&d.xml)));
             for name in include {
                 let already = name.namespace == DAV_NS
                     && live_props::names(meta).contains(&name.local.as_str())
@@ -330,7 +325,7 @@ fn propstats(
             }
         }
     }
-    vec![
+    [
         PropStat {
             status: StatusCode::OK,
             props: found,
@@ -350,14 +345,14 @@ fn visible(dead: &[DeadProperty]) -> impl Iterator<Item = &DeadProperty> {
 }
 
 /// One named property: a stored value wins over a computed one.
-fn lookup(
+fn lookup<'a>(
     live: &Live<'_>,
     name: &PropertyName,
-    path: &ResourcePath,
-    meta: &Meta,
-    dead: &[DeadProperty],
-    found: &mut Vec<PropValue>,
-    missing: &mut Vec<PropValue>,
+    path: &'a ResourcePath,
+    meta: &'a Meta,
+    dead: &'a [DeadProperty],
+    found: &mut Vec<PropValue<'a>>,
+    missing: &mut Vec<PropValue<'a>>,
 ) {
     if sync_clients::is_checksums(name) {
         // Computed while a sync client's upload came in (`sync_clients`).
@@ -366,7 +361,7 @@ fn lookup(
             None => missing.push(PropValue::Name(name.clone())),
         }
     } else if let Some(d) = visible(dead).find(|d| &d.name == name) {
-        found.push(PropValue::Dead(d.xml.clone()));
+        found.push(PropValue::Dead(&d.xml));
     } else if let Some(live) = (name.namespace == DAV_NS)
         .then(|| live_props::value(&name.local, path, meta, live))
         .flatten()

@@ -5,6 +5,8 @@
 //! written inside them unchanged. Every text and attribute value is escaped
 //! here; element names are the module's own constants.
 
+use std::time::SystemTime;
+
 use http::StatusCode;
 use quick_xml::escape::{escape, partial_escape};
 
@@ -86,19 +88,29 @@ pub fn error_body(condition: Precondition, hrefs: &[String], reason: &str) -> St
     out
 }
 
-/// The value of one property in a propstat.
+/// The value of one property in a propstat. Live values borrow from the
+/// resource or are written straight into the answer: a listing makes
+/// several per member, and an owned string for each was most of its
+/// allocations.
 #[derive(Debug, Clone)]
-pub enum PropValue {
+pub enum PropValue<'a> {
     /// A `DAV:` live property with text content.
-    LiveText(&'static str, String),
+    LiveText(&'static str, &'a str),
     /// A `DAV:` live property whose text has nothing to escape by how it
-    /// is made (numbers, dates, entity tags, media types): a listing
-    /// writes several per member, and scanning them was a tenth of it.
-    LiveToken(&'static str, String),
+    /// is made (entity tags, media types).
+    LiveToken(&'static str, &'a str),
+    /// A `DAV:` live property that is a decimal number.
+    LiveNumber(&'static str, u64),
+    /// A `DAV:` live property that is a time as HTTP dates write it
+    /// (`getlastmodified`, RFC 4918 §15.7).
+    LiveHttpDate(&'static str, SystemTime),
+    /// A `DAV:` live property that is a time in RFC 3339 to the second
+    /// (`creationdate`, §15.1).
+    LiveRfc3339(&'static str, SystemTime),
     /// `DAV:resourcetype`, with `<D:collection/>` or empty.
     ResourceType { collection: bool },
     /// A stored dead property, already self-contained XML.
-    Dead(String),
+    Dead(&'a str),
     /// A live property already rendered as XML (lockdiscovery, checksums).
     Xml(String),
     /// A live property whose XML never changes (supportedlock, no locks).
@@ -109,9 +121,9 @@ pub enum PropValue {
 
 /// Properties that share one status inside a `D:response`.
 #[derive(Debug, Clone)]
-pub struct PropStat {
+pub struct PropStat<'a> {
     pub status: StatusCode,
-    pub props: Vec<PropValue>,
+    pub props: Vec<PropValue<'a>>,
     pub error: Option<Precondition>,
 }
 
@@ -157,20 +169,33 @@ pub fn multistatus(responses: &str) -> String {
     out
 }
 
-fn write_prop(out: &mut String, prop: &PropValue) {
+fn write_prop(out: &mut String, prop: &PropValue<'_>) {
     match prop {
-        PropValue::LiveText(local, value) => {
-            write_text(out, local, &partial_escape(value.as_str()));
-        }
+        PropValue::LiveText(local, value) => write_text(out, local, &partial_escape(*value)),
         PropValue::LiveToken(local, value) => {
             debug_assert!(!value.contains(['<', '>', '&']), "{local}: {value}");
             write_text(out, local, value);
+        }
+        PropValue::LiveNumber(local, value) => {
+            write_text(out, local, itoa::Buffer::new().format(*value));
+        }
+        PropValue::LiveHttpDate(local, at) => {
+            write_element(
+                out,
+                local,
+                format_args!("{}", httpdate::HttpDate::from(*at)),
+            );
+        }
+        PropValue::LiveRfc3339(local, at) => {
+            let at = humantime::format_rfc3339_seconds(*at);
+            write_element(out, local, format_args!("{at}"));
         }
         PropValue::ResourceType { collection: true } => {
             out.push_str("<D:resourcetype><D:collection/></D:resourcetype>");
         }
         PropValue::ResourceType { collection: false } => out.push_str("<D:resourcetype/>"),
-        PropValue::Dead(xml) | PropValue::Xml(xml) => out.push_str(xml),
+        PropValue::Dead(xml) => out.push_str(xml),
+        PropValue::Xml(xml) => out.push_str(xml),
         PropValue::Static(xml) => out.push_str(xml),
         PropValue::Name(name) => write_empty_element(out, name),
     }
@@ -181,6 +206,20 @@ fn write_text(out: &mut String, local: &str, text: &str) {
     out.push_str(local);
     out.push('>');
     out.push_str(text);
+    out.push_str("</D:");
+    out.push_str(local);
+    out.push('>');
+}
+
+/// Like `write_text`, for a value that formats itself (and, by how it is
+/// made, has nothing to escape).
+fn write_element(out: &mut String, local: &str, text: std::fmt::Arguments<'_>) {
+    use std::fmt::Write as _;
+    out.push_str("<D:");
+    out.push_str(local);
+    out.push('>');
+    // Writing to a String cannot fail.
+    let _ = out.write_fmt(text);
     out.push_str("</D:");
     out.push_str(local);
     out.push('>');
@@ -268,7 +307,7 @@ mod tests {
                     status: StatusCode::OK,
                     props: vec![
                         PropValue::ResourceType { collection: true },
-                        PropValue::LiveText("displayname", "a<b".into()),
+                        PropValue::LiveText("displayname", "a<b"),
                     ],
                     error: None,
                 },
@@ -293,6 +332,32 @@ mod tests {
              <D:propstat><D:prop><ns0:missing xmlns:ns0=\"urn:x\"/></D:prop>\
              <D:status>HTTP/1.1 404 Not Found</D:status></D:propstat></D:response>"
         );
+    }
+
+    #[test]
+    fn numbers_and_dates_are_written_as_before() {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::new(1_796_690_460, 5);
+        let mut out = String::new();
+        for prop in [
+            PropValue::LiveNumber("getcontentlength", 18_446_744_073_709_551_615),
+            PropValue::LiveNumber("quota-used-bytes", 0),
+            PropValue::LiveHttpDate("getlastmodified", at),
+            PropValue::LiveRfc3339("creationdate", at),
+            PropValue::LiveToken("getetag", "\"1-2\""),
+        ] {
+            write_prop(&mut out, &prop);
+        }
+        assert_eq!(
+            out,
+            "<D:getcontentlength>18446744073709551615</D:getcontentlength>\
+             <D:quota-used-bytes>0</D:quota-used-bytes>\
+             <D:getlastmodified>Tue, 08 Dec 2026 00:41:00 GMT</D:getlastmodified>\
+             <D:creationdate>2026-12-08T00:41:00Z</D:creationdate>\
+             <D:getetag>\"1-2\"</D:getetag>"
+        );
+        // The crates' own text, as the values were made before.
+        assert!(out.contains(&httpdate::fmt_http_date(at)));
+        assert!(out.contains(&humantime::format_rfc3339_seconds(at).to_string()));
     }
 
     #[test]
