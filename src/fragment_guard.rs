@@ -15,6 +15,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -78,7 +79,7 @@ impl HeadScanner {
     }
 
     /// Consumes `bytes`, appending each complete request line to `out`.
-    pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<RawRequestLine>) {
+    pub fn feed(&mut self, mut bytes: &[u8], out: &mut impl Extend<RawRequestLine>) {
         while !bytes.is_empty() {
             let position = std::mem::replace(&mut self.position, Position::Lost);
             let (next, used) = match position {
@@ -98,26 +99,31 @@ impl HeadScanner {
         }
     }
 
-    fn head(mut buf: Vec<u8>, bytes: &[u8], out: &mut Vec<RawRequestLine>) -> (Position, usize) {
+    fn head(
+        mut buf: Vec<u8>,
+        bytes: &[u8],
+        out: &mut impl Extend<RawRequestLine>,
+    ) -> (Position, usize) {
         let before = buf.len();
         let room = MAX_HEAD.saturating_sub(before);
         let take = bytes.len().min(room);
-        buf.extend_from_slice(&bytes[..take]);
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut request = httparse::Request::new(&mut headers);
-        match request.parse(&buf) {
-            Ok(httparse::Status::Complete(head_len)) => {
-                let next = match (request.method, request.path) {
-                    (Some(method), Some(target)) => {
-                        out.push(split_fragment(method, target));
-                        body_framing(method, request.headers)
-                    }
-                    _ => Position::Lost,
-                };
-                // Bytes after the head belong to the body or the next request.
-                (next, head_len - before)
+        // A head mostly arrives whole in one read: parsed where it lies,
+        // it is never copied.
+        let parsed = if before == 0 {
+            parse_head(&bytes[..take], out)
+        } else {
+            buf.extend_from_slice(&bytes[..take]);
+            parse_head(&buf, out)
+        };
+        match parsed {
+            // Bytes after the head belong to the body or the next request.
+            Some(Head::Complete(next, head_len)) => (next, head_len - before),
+            Some(Head::Partial) if take == bytes.len() => {
+                if before == 0 {
+                    buf.extend_from_slice(&bytes[..take]);
+                }
+                (Position::Head(buf), take)
             }
-            Ok(httparse::Status::Partial) if take == bytes.len() => (Position::Head(buf), take),
             // Partial with no room left, or malformed: hyper answers those
             // itself and closes the connection.
             _ => (Position::Lost, bytes.len()),
@@ -150,6 +156,35 @@ impl HeadScanner {
             }
             Line::Complete(_, used) => (Position::Trailers(Vec::new()), used),
         }
+    }
+}
+
+enum Head {
+    /// What follows the head, and the head's length.
+    Complete(Position, usize),
+    /// More bytes are needed.
+    Partial,
+}
+
+/// Parses the head at the start of `buf`, appending its request line to
+/// `out`; `None` when it is malformed.
+fn parse_head(buf: &[u8], out: &mut impl Extend<RawRequestLine>) -> Option<Head> {
+    // Left uninitialised: the parser writes the ones it uses.
+    let mut headers = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut []);
+    match request.parse_with_uninit_headers(buf, &mut headers) {
+        Ok(httparse::Status::Complete(head_len)) => {
+            let next = match (request.method, request.path) {
+                (Some(method), Some(target)) => {
+                    out.extend([split_fragment(method, target)]);
+                    body_framing(method, request.headers)
+                }
+                _ => Position::Lost,
+            };
+            Some(Head::Complete(next, head_len))
+        }
+        Ok(httparse::Status::Partial) => Some(Head::Partial),
+        Err(_) => None,
     }
 }
 
@@ -254,15 +289,14 @@ struct Lines {
 
 impl RequestLines {
     fn feed(&self, bytes: &[u8]) {
-        let Ok(mut lines) = self.inner.lock() else {
+        let Ok(mut guard) = self.inner.lock() else {
             return;
         };
+        let lines = &mut *guard;
         if lines.lost || lines.scanner.is_lost() {
             return;
         }
-        let mut found = Vec::new();
-        lines.scanner.feed(bytes, &mut found);
-        lines.pending.extend(found);
+        lines.scanner.feed(bytes, &mut lines.pending);
     }
 
     /// The fragment of the request hyper parsed as `method` and `target`
