@@ -60,6 +60,25 @@ pub(super) fn views_select_ancestors_and_members_only(stores: &Stores) {
     let (table, properties) = stores.locks.view_with_properties(&selection, T0).unwrap();
     assert_eq!(tokens(&table), ["t-a", "t-ab", "t-root"]);
     assert_eq!(properties, [prop("k", "mine")]);
+    // A deep path has more ancestors than one lookup statement takes
+    // (SQLite looks up eight at a time): every level is still seen.
+    let level = |n: usize| (1..=n).fold(String::new(), |path, i| format!("{path}/d{i}"));
+    for n in [1, 7, 8, 9, 12] {
+        acquire(stores, &format!("t-d{n:02}"), &level(n), None, T0);
+    }
+    let deep = [LockSelection::of(&p(&level(12)), false)];
+    assert_eq!(
+        tokens(&stores.locks.view(&deep, T0).unwrap()),
+        ["t-d01", "t-d07", "t-d08", "t-d09", "t-d12", "t-root"]
+    );
+    let two = [
+        LockSelection::of(&p(&level(9)), false),
+        LockSelection::of(&p("/a/b"), false),
+    ];
+    assert_eq!(
+        tokens(&stores.locks.view(&two, T0).unwrap()),
+        ["t-a", "t-ab", "t-d01", "t-d07", "t-d08", "t-d09", "t-root"]
+    );
 }
 
 pub(super) fn children_views_hold_direct_members_only(stores: &Stores) {

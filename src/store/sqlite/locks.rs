@@ -37,10 +37,15 @@ fn lock_counts(conn: &rusqlite::Connection, user: Option<&str>) -> Result<LockCo
 }
 
 /// The statements a decision loads with, built once. Each ancestor is
-/// looked up by itself: an `IN (...)` list would cost SQLite an ephemeral
-/// table per statement, more than the few index lookups it saves.
+/// looked up by an index lookup of its own: an `IN (...)` list would cost
+/// SQLite an ephemeral table per statement, more than the lookups it saves.
+/// The lookups of up to `KEYS_AT_ONCE` paths' locks go in one statement
+/// (`UNION ALL`, no ephemeral table), each statement being a round of
+/// the statement cache, binding and resetting.
 struct Loads {
-    locks_at: String,
+    /// `locks_at[n - 1]`: the live locks rooted at any of `n` paths
+    /// (`?1` the time, `?2`... the keys).
+    locks_at: Vec<String>,
     holds_at: String,
     latches_at: String,
     locks_below: String,
@@ -48,8 +53,24 @@ struct Loads {
     latches_below: String,
 }
 
+/// Paths whose locks one statement looks up at most (a path two levels
+/// deep has three: the root, its parent and itself).
+const KEYS_AT_ONCE: usize = 8;
+
 static LOADS: LazyLock<Loads> = LazyLock::new(|| Loads {
-    locks_at: format!("SELECT {LOCK_COLUMNS} FROM active_lock WHERE root = ?1 AND expires_ms > ?2"),
+    locks_at: (1..=KEYS_AT_ONCE)
+        .map(|n| {
+            (2..n + 2)
+                .map(|key| {
+                    format!(
+                        "SELECT {LOCK_COLUMNS} FROM active_lock \
+                         WHERE root = ?{key} AND expires_ms > ?1"
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ")
+        })
+        .collect(),
     holds_at: format!(
         "SELECT {HOLD_COLUMNS} FROM hold WHERE path = ?1 AND (until_ms IS NULL OR until_ms > ?2)"
     ),
@@ -84,10 +105,17 @@ fn load_selected(
     let any_holds = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM hold)")?
         .query_row([], |row| row.get::<_, bool>(0))?;
-    for key in ancestor_keys(selections) {
-        query_locks(conn, &loads.locks_at, params![key, millis(now)], &mut locks)?;
-        if any_holds {
-            query_holds(conn, &loads.holds_at, params![key, millis(now)], &mut holds)?;
+    let keys = ancestor_keys(selections);
+    let at = millis(now);
+    for some in keys.chunks(KEYS_AT_ONCE) {
+        let values = std::iter::once(&at as &dyn rusqlite::ToSql)
+            .chain(some.iter().map(|key| key as &dyn rusqlite::ToSql));
+        let sql = &loads.locks_at[some.len() - 1];
+        query_locks(conn, sql, rusqlite::params_from_iter(values), &mut locks)?;
+    }
+    if any_holds {
+        for key in &keys {
+            query_holds(conn, &loads.holds_at, params![key, at], &mut holds)?;
         }
     }
     for selection in selections.iter().filter(|s| s.with_members) {
