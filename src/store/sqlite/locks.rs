@@ -235,6 +235,7 @@ fn apply(
                 i64::from(lock.root_is_collection),
                 i64::try_from(lock.fencing).unwrap_or(i64::MAX),
             ])?;
+            count_locks(tx, lock.principal.as_deref(), 1)?;
         }
         LockChange::Update(lock) => {
             tx.prepare_cached(
@@ -247,8 +248,10 @@ fn apply(
             ])?;
         }
         LockChange::Remove(lock, _) => {
-            tx.prepare_cached("DELETE FROM active_lock WHERE token = ?1")?
+            let removed = tx
+                .prepare_cached("DELETE FROM active_lock WHERE token = ?1")?
                 .execute([lock.token.as_str()])?;
+            count_locks(tx, lock.principal.as_deref(), -(removed as i64))?;
         }
         LockChange::HoldSet(hold) => {
             tx.prepare_cached(&format!(
@@ -268,6 +271,35 @@ fn apply(
         }
         // Written to the latch database by `transact`.
         LockChange::Latch(_) => {}
+    }
+    Ok(())
+}
+
+/// Keeps `lock_count` (live locks per principal, `''` for anonymous)
+/// right: every insert and delete of a lock row calls it in the same
+/// transaction. Triggers did this before (schema version 5 dropped them):
+/// a table with a trigger makes SQLite keep a statement journal for every
+/// insert and delete, about a tenth of a lock decision's work.
+fn count_locks(
+    tx: &rusqlite::Connection,
+    principal: Option<&str>,
+    by: i64,
+) -> Result<(), StoreError> {
+    match by {
+        0 => {}
+        1.. => {
+            tx.prepare_cached(
+                "INSERT INTO lock_count (principal, live) VALUES (coalesce(?1, ''), ?2) \
+                 ON CONFLICT (principal) DO UPDATE SET live = live + ?2",
+            )?
+            .execute(params![principal, by])?;
+        }
+        _ => {
+            tx.prepare_cached(
+                "UPDATE lock_count SET live = live + ?2 WHERE principal = coalesce(?1, '')",
+            )?
+            .execute(params![principal, by])?;
+        }
     }
     Ok(())
 }
@@ -457,6 +489,14 @@ impl LockStore for SqliteStore {
                 params![millis(now)],
                 &mut expired,
             )?;
+            let mut per_principal: std::collections::BTreeMap<Option<&str>, i64> =
+                Default::default();
+            for lock in &expired {
+                *per_principal.entry(lock.principal.as_deref()).or_default() += 1;
+            }
+            for (principal, removed) in per_principal {
+                count_locks(tx, principal, -removed)?;
+            }
             let context = EventContext::default();
             for lock in &expired {
                 record_event(

@@ -132,7 +132,7 @@ fn an_older_database_is_migrated_with_its_counts() {
     {
         let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
         conn.execute_batch(
-            "DROP TRIGGER lock_count_insert; DROP TRIGGER lock_count_delete;
+            "DROP TRIGGER IF EXISTS lock_count_insert; DROP TRIGGER IF EXISTS lock_count_delete;
              DROP TABLE lock_count; DROP TABLE lock_event_count; DROP TABLE lock_event_counted;
              ALTER TABLE active_lock DROP COLUMN fencing; DROP TABLE fencing;
              PRAGMA user_version = 0;",
