@@ -42,6 +42,13 @@ impl FormatTime for Clock {
 }
 
 fn write_time(w: &mut impl std::fmt::Write, at: SystemTime) -> std::fmt::Result {
+    // humantime refuses times before 1970 (it panics): a clock set that
+    // far back gets the crate's own clock, which writes them.
+    if at < SystemTime::UNIX_EPOCH {
+        let mut text = String::new();
+        tracing_subscriber::fmt::time::SystemTime.format_time(&mut Writer::new(&mut text))?;
+        return w.write_str(&text);
+    }
     write!(w, "{}", humantime::format_rfc3339_micros(at))
 }
 
@@ -64,6 +71,8 @@ mod tests {
         assert_eq!(text(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
         let at = UNIX_EPOCH + Duration::new(951_782_400, 7_000);
         assert_eq!(text(at), "2000-02-29T00:00:00.000007Z");
+        // Before 1970 the line still gets a time, not a panic.
+        assert!(!text(UNIX_EPOCH - Duration::from_secs(1)).is_empty());
     }
 
     #[test]

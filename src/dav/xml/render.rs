@@ -218,7 +218,8 @@ fn write_element(out: &mut String, local: &str, text: std::fmt::Arguments<'_>) {
     out.push_str("<D:");
     out.push_str(local);
     out.push('>');
-    // Writing to a String cannot fail.
+    // A String takes whatever is written; a value that cannot format
+    // itself (a time past the year 9999) leaves the element empty.
     let _ = out.write_fmt(text);
     out.push_str("</D:");
     out.push_str(local);

@@ -103,6 +103,7 @@ impl SqliteStore {
         }
         let latches = rusqlite::Connection::open(&latch_file)?;
         latches.busy_timeout(BUSY_TIMEOUT)?;
+        latches.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         latches.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")?;
         latches.execute_batch(schema::LATCHES)?;
         let manager = SqliteConnectionManager::file(file).with_init(prepare_connection);
@@ -235,12 +236,19 @@ pub(super) enum Locking {
     LatchesOnly,
 }
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
+
 /// Settings of every connection to the lock table, reader or writer.
 fn prepare_connection(c: &mut rusqlite::Connection) -> rusqlite::Result<()> {
     // busy_timeout first, so the other pragmas wait instead of failing.
     // NORMAL in WAL mode: a commit survives the process dying (kill -9);
     // only a power loss may take the last transactions.
     c.busy_timeout(BUSY_TIMEOUT)?;
+    // Room for every statement a connection runs (rusqlite keeps 16 by
+    // default; a lock decision alone uses about that many, and paths of
+    // each depth have a lookup statement of their own).
+    c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // 1 MiB of page cache per connection (SQLite's default is 2): enough
     // for the upper levels of the indexes a decision walks, and the
     // kernel's page cache holds the rest for every connection at once.

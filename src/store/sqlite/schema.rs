@@ -137,10 +137,15 @@ const MIGRATIONS: &[&str] = &[
     // locks (`locks.rs`, `count_locks`) instead of triggers: with a trigger
     // on a table SQLite keeps a statement journal for every insert and
     // delete there, about a tenth of a lock decision's work. The counts
-    // the triggers kept so far stay as they are.
+    // are recounted from the locks held. Processes of an older version
+    // must not run beside a newer one on the same state directory: their
+    // writes would no longer be counted (the README says so).
     "
     DROP TRIGGER IF EXISTS lock_count_insert;
     DROP TRIGGER IF EXISTS lock_count_delete;
+    DELETE FROM lock_count;
+    INSERT INTO lock_count (principal, live)
+        SELECT coalesce(principal, ''), COUNT(*) FROM active_lock GROUP BY 1;
     ",
 ];
 

@@ -189,6 +189,46 @@ fn an_older_database_is_migrated_with_its_counts() {
     );
 }
 
+/// Migration 5 (counts kept by deadbolt's statements, not triggers)
+/// recounts the live locks, whatever the counters said before.
+#[test]
+fn the_move_from_triggers_recounts_the_locks() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = stores(dir.path());
+        for (token, root) in [("urn:uuid:1", "/a"), ("urn:uuid:2", "/b")] {
+            s.locks
+                .transact(&needs(root), T0, &EventContext::default(), &mut |table| {
+                    LockRules::default()
+                        .acquire(table, lock_request(token, root), T0)
+                        .is_ok()
+                })
+                .unwrap();
+        }
+    }
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        conn.execute_batch(
+            "UPDATE lock_count SET live = 99; INSERT INTO lock_count VALUES ('ghost', 5);
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+    }
+    let s = stores(dir.path());
+    let context = EventContext {
+        actor: Some("alice".into()),
+        ..EventContext::default()
+    };
+    let mut counts = None;
+    s.locks
+        .transact(&needs("/c"), T0, &context, &mut |table| {
+            counts = table.counts();
+            false
+        })
+        .unwrap();
+    assert_eq!(counts.map(|c| (c.total, c.of_user)), Some((2, 2)));
+}
+
 /// Event ids from before migration 4 (a plain rowid) stay, and the ids
 /// after them are never given again, even once the trail is pruned empty.
 #[test]
