@@ -113,22 +113,42 @@ fn everything_survives_reopening() {
         .unwrap();
 }
 
+/// A state directory holding two of alice's locks (`/a`, `/b`), closed.
+fn with_two_locks() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let s = stores(dir.path());
+    for (token, root) in [("urn:uuid:1", "/a"), ("urn:uuid:2", "/b")] {
+        s.locks
+            .transact(&needs(root), T0, &EventContext::default(), &mut |table| {
+                LockRules::default()
+                    .acquire(table, lock_request(token, root), T0)
+                    .is_ok()
+            })
+            .unwrap();
+    }
+    dir
+}
+
+/// The live locks in all and alice's, as a decision reads them.
+fn counts_of_alice(s: &Stores) -> Option<(u64, u64)> {
+    let context = EventContext {
+        actor: Some("alice".into()),
+        ..EventContext::default()
+    };
+    let mut counts = None;
+    s.locks
+        .transact(&needs("/c"), T0, &context, &mut |table| {
+            counts = table.counts();
+            false
+        })
+        .unwrap();
+    counts.map(|c| (c.total, c.of_user))
+}
+
 /// A database from before the counters gets them, counted from its rows.
 #[test]
 fn an_older_database_is_migrated_with_its_counts() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let s = stores(dir.path());
-        for (token, root) in [("urn:uuid:1", "/a"), ("urn:uuid:2", "/b")] {
-            s.locks
-                .transact(&needs(root), T0, &EventContext::default(), &mut |table| {
-                    LockRules::default()
-                        .acquire(table, lock_request(token, root), T0)
-                        .is_ok()
-                })
-                .unwrap();
-        }
-    }
+    let dir = with_two_locks();
     {
         let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
         conn.execute_batch(
@@ -140,19 +160,12 @@ fn an_older_database_is_migrated_with_its_counts() {
         .unwrap();
     }
     let s = stores(dir.path());
-    let mut counts = None;
     let context = EventContext {
         actor: Some("alice".into()),
         ..EventContext::default()
     };
-    s.locks
-        .transact(&needs("/c"), T0, &context, &mut |table| {
-            counts = table.counts();
-            false
-        })
-        .unwrap();
     assert_eq!(
-        counts.map(|c| (c.total, c.of_user)),
+        counts_of_alice(&s),
         Some((2, 2)),
         "live locks counted on open"
     );
@@ -193,19 +206,7 @@ fn an_older_database_is_migrated_with_its_counts() {
 /// recounts the live locks, whatever the counters said before.
 #[test]
 fn the_move_from_triggers_recounts_the_locks() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let s = stores(dir.path());
-        for (token, root) in [("urn:uuid:1", "/a"), ("urn:uuid:2", "/b")] {
-            s.locks
-                .transact(&needs(root), T0, &EventContext::default(), &mut |table| {
-                    LockRules::default()
-                        .acquire(table, lock_request(token, root), T0)
-                        .is_ok()
-                })
-                .unwrap();
-        }
-    }
+    let dir = with_two_locks();
     {
         let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
         conn.execute_batch(
@@ -215,18 +216,7 @@ fn the_move_from_triggers_recounts_the_locks() {
         .unwrap();
     }
     let s = stores(dir.path());
-    let context = EventContext {
-        actor: Some("alice".into()),
-        ..EventContext::default()
-    };
-    let mut counts = None;
-    s.locks
-        .transact(&needs("/c"), T0, &context, &mut |table| {
-            counts = table.counts();
-            false
-        })
-        .unwrap();
-    assert_eq!(counts.map(|c| (c.total, c.of_user)), Some((2, 2)));
+    assert_eq!(counts_of_alice(&s), Some((2, 2)));
 }
 
 /// Event ids from before migration 4 (a plain rowid) stay, and the ids
